@@ -1,0 +1,45 @@
+# nfvo: `make run` (embedded service + bundled examples) and `make test` do all the set-up.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+export NFVO_HOME ?= $(CURDIR)/.nfvo
+
+.PHONY: install run test test-unit services lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools wheel
+
+$(VENV)/.installed: $(BIN)/python setup.cfg plugins/sdk/setup.cfg drivers/local/setup.cfg
+	$(BIN)/pip install -q -e plugins/sdk -e drivers/local -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/nfvo db upgrade
+	@$(BIN)/nfvo serve --host $(HOST) --port $(PORT) & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null' INT TERM EXIT; \
+	export NFVO_URL=http://$(HOST):$(PORT); \
+	$(BIN)/nfvo client wait && \
+	for d in examples/*/; do $(BIN)/nfvo package upload "$$d" || exit 1; done && \
+	echo "nfvo is running at http://$(HOST):$(PORT) (Ctrl-C stops it); API docs: http://$(HOST):$(PORT)/api/ui" && \
+	wait $$pid
+
+services: install
+	$(BIN)/python -m tests.services
+
+test: install services
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest
+
+test-unit: install
+	$(BIN)/python -m pytest tests/unit plugins/sdk/tests
+
+bench: install
+	$(BIN)/python benchmarks/onboard_image.py
+
+clean:
+	rm -rf $(VENV) .nfvo build *.egg-info

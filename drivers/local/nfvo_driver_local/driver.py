@@ -1,0 +1,306 @@
+"""LocalDriver: a content-addressed image store in a directory, safe across processes."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import re
+import tempfile
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, BinaryIO, Iterator
+
+from nfvo_plugin_sdk import (
+    UPLOAD_STREAM,
+    ChecksumMismatch,
+    DriverError,
+    Flavor,
+    Image,
+    ImageNotFound,
+    ImageSpec,
+    InvalidVimSpec,
+    Network,
+    VimDriver,
+    VimSpec,
+    VimUnavailable,
+)
+
+CHUNK = 1024 * 1024
+SCHEME = "local://"
+STORE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+IMAGE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+DEFAULT_FLAVORS = (Flavor(id="m1.small", name="m1.small", vcpus=1, ram=2048, disk=20),)
+DEFAULT_NETWORKS = (Network(id="local", name="local", external=False),)
+_IMAGE_FIELDS = {f.name for f in dataclasses.fields(Image)}
+
+
+class LocalDriver(VimDriver):
+    """Images in ``<vim.data_dir>/local/<store>``, the store named by ``auth_url`` ``local://<store>``.
+
+    Layout: ``blobs/<sha256>`` holds content (shared by every record with that content),
+    ``images/<id>.json`` one record per image, ``tmp/`` uploads in progress, ``.lock``
+    the lock taken (``fcntl.flock``) around every metadata change.  Uploads stream into
+    ``tmp/`` unlocked, then a locked step renames the file into ``blobs/`` and writes
+    the record; deleting the last record of a blob removes the blob.  Flavors and
+    networks come from the optional ``flavors.json``/``networks.json`` in the store
+    (JSON lists of objects with the fields of ``Flavor``/``Network``); without them the
+    store offers the flavor ``m1.small`` and the network ``local``.
+    """
+
+    capabilities = frozenset({UPLOAD_STREAM})
+    disk_formats = None
+
+    def __init__(self, vim: VimSpec) -> None:
+        """Validate ``data_dir`` and ``auth_url``; touches no file.  Raises ``InvalidVimSpec``."""
+        super().__init__(vim)
+        if not vim.data_dir:
+            raise InvalidVimSpec("the local driver needs a data_dir")
+        url = vim.auth_url or ""
+        if url and not url.startswith(SCHEME):
+            raise InvalidVimSpec(f"auth_url must look like local://<store>, not {url!r}")
+        store = url[len(SCHEME) :] or "default"
+        if not STORE_NAME.fullmatch(store):
+            raise InvalidVimSpec(
+                f"store name {store!r} must match [A-Za-z0-9][A-Za-z0-9_.-]{{0,63}}"
+            )
+        self.store = store
+        self.root = Path(vim.data_dir) / "local" / store
+        self._blobs = self.root / "blobs"
+        self._images = self.root / "images"
+        self._tmp = self.root / "tmp"
+
+    # -- connection ---------------------------------------------------------------------
+    def check_connection(self) -> None:
+        """Create the store if needed and prove it writable.  Idempotent.
+
+        Raises ``VimUnavailable`` when the directory cannot be created or written.
+        """
+        self._ensure_store()
+        try:
+            fd, probe = tempfile.mkstemp(dir=self._tmp, prefix="probe-")
+            os.close(fd)
+            os.unlink(probe)
+            with self._locked():
+                pass
+        except OSError as exc:
+            raise VimUnavailable(f"local store {self.root} is not writable: {exc}") from exc
+
+    # -- images -------------------------------------------------------------------------
+    def list_images(self) -> list[Image]:
+        """Every image record of the store, oldest first.  Idempotent, read-only.
+
+        Raises ``VimUnavailable`` when the store cannot be read.
+        """
+        try:
+            names = os.listdir(self._images)
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise VimUnavailable(f"cannot read local store {self.root}: {exc}") from exc
+        images = []
+        for name in names:
+            if name.endswith(".json") and IMAGE_ID.fullmatch(name[:-5]):
+                image = self._read_record(name[:-5])
+                if image is not None:  # deleted meanwhile
+                    images.append(image)
+        return sorted(images, key=lambda i: (i.created_at or "", i.id))
+
+    def find_images(
+        self, *, id: str | None = None, name: str | None = None, sha256: str | None = None
+    ) -> list[Image]:
+        """Images matching every given criterion; an id is a direct record read.
+
+        Idempotent, read-only.  Raises ``VimUnavailable`` when the store cannot be read.
+        """
+        if id is None:
+            return super().find_images(name=name, sha256=sha256)
+        image = self._read_record(id) if IMAGE_ID.fullmatch(id) else None
+        if image is None:
+            return []
+        if (name is not None and image.name != name) or (sha256 is not None and image.sha256 != sha256):
+            return []
+        return [image]
+
+    def upload_image(
+        self, spec: ImageSpec, stream: BinaryIO, *, size: int | None = None, sha256: str | None = None
+    ) -> Image:
+        """Stream into ``tmp/`` hashing 1 MiB chunks, then file the blob and the record.
+
+        Idempotent: the same name and content returns the existing record.  Raises
+        ``ChecksumMismatch`` (``sha256`` or ``size`` differ from what was read; nothing
+        is kept), ``VimUnavailable`` (store not writable, disk full).  Errors raised by
+        ``stream.read`` pass through unchanged.
+        """
+        self._ensure_store()
+        try:
+            fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="upload-", suffix=".part")
+        except OSError as exc:
+            raise VimUnavailable(f"cannot write to local store {self.root}: {exc}") from exc
+        tmp: str | None = tmp_name
+        try:
+            digest, length = self._receive(stream, fd)
+            if sha256 is not None and sha256.lower() != digest:
+                raise ChecksumMismatch(expected=sha256.lower(), actual=digest)
+            if size is not None and size != length:
+                raise ChecksumMismatch(f"expected {size} bytes, read {length}")
+            try:
+                with self._locked():
+                    for image in self.list_images():
+                        if image.name == spec.name and image.sha256 == digest:
+                            return image
+                    blob, new_blob = self._blobs / digest, False
+                    if not blob.exists():
+                        os.replace(tmp, blob)
+                        tmp, new_blob = None, True
+                    image = Image(
+                        id=str(uuid.uuid4()),
+                        name=spec.name,
+                        disk_format=spec.disk_format,
+                        container_format=spec.container_format,
+                        size=length,
+                        sha256=digest,
+                        min_cpu=spec.min_cpu,
+                        min_disk=spec.min_disk,
+                        min_ram=spec.min_ram,
+                        is_public=spec.is_public,
+                        status="active",
+                        created_at=datetime.now(timezone.utc).isoformat(),
+                    )
+                    try:
+                        self._write_record(image)
+                    except BaseException:
+                        if new_blob:  # no record will ever point at it
+                            os.unlink(blob)
+                        raise
+                    return image
+            except OSError as exc:
+                raise VimUnavailable(f"cannot write to local store {self.root}: {exc}") from exc
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+
+    def delete_image(self, image_id: str) -> None:
+        """Remove the record, and the blob when no other record uses it.
+
+        Idempotent: an unknown id is not an error.  Raises ``VimUnavailable`` when the
+        store cannot be written.
+        """
+        if not IMAGE_ID.fullmatch(image_id) or not self._images.is_dir():
+            return
+        try:
+            with self._locked():
+                image = self._read_record(image_id)
+                if image is None:
+                    return
+                os.unlink(self._images / f"{image_id}.json")
+                if image.sha256 and not any(i.sha256 == image.sha256 for i in self.list_images()):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(self._blobs / image.sha256)
+        except OSError as exc:
+            raise VimUnavailable(f"cannot write to local store {self.root}: {exc}") from exc
+
+    def blob_path(self, image: Image) -> Path:
+        """Where the content of ``image`` lives (for tests and local consumers)."""
+        return self._blobs / str(image.sha256)
+
+    # -- other resources ----------------------------------------------------------------
+    def list_flavors(self) -> list[Flavor]:
+        """``flavors.json`` of the store, else ``m1.small``.  Idempotent, read-only.
+
+        Raises ``DriverError`` when the file is malformed.
+        """
+        return self._fixed_list("flavors.json", Flavor, DEFAULT_FLAVORS)
+
+    def list_networks(self) -> list[Network]:
+        """``networks.json`` of the store, else ``local``.  Idempotent, read-only.
+
+        Raises ``DriverError`` when the file is malformed.
+        """
+        return self._fixed_list("networks.json", Network, DEFAULT_NETWORKS)
+
+    # -- internals ----------------------------------------------------------------------
+    def _ensure_store(self) -> None:
+        try:
+            for directory in (self._blobs, self._images, self._tmp):
+                directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise VimUnavailable(f"cannot create local store {self.root}: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with open(self.root / ".lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _receive(self, stream: BinaryIO, fd: int) -> tuple[str, int]:
+        # Only the writes are wrapped: an OSError from the caller's stream is theirs.
+        hasher, length = hashlib.sha256(), 0
+        with os.fdopen(fd, "wb") as out:
+            while True:
+                chunk = stream.read(CHUNK)
+                if chunk is None:
+                    raise DriverError("the image stream is non-blocking and had no data")
+                if not chunk:
+                    break
+                hasher.update(chunk)
+                length += len(chunk)
+                try:
+                    out.write(chunk)
+                except OSError as exc:
+                    raise VimUnavailable(f"cannot write to local store {self.root}: {exc}") from exc
+            try:
+                out.flush()
+                os.fsync(out.fileno())
+            except OSError as exc:
+                raise VimUnavailable(f"cannot write to local store {self.root}: {exc}") from exc
+        return hasher.hexdigest(), length
+
+    def _read_record(self, image_id: str) -> Image | None:
+        path = self._images / f"{image_id}.json"
+        try:
+            with open(path, "rb") as f:
+                record = json.load(f)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise VimUnavailable(f"cannot read {path}: {exc}") from exc
+        except ValueError as exc:
+            raise DriverError(f"corrupt image record {path}: {exc}") from exc
+        return Image(**{k: v for k, v in record.items() if k in _IMAGE_FIELDS})
+
+    def _write_record(self, image: Image) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix="record-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(image.to_dict(), out, indent=2, sort_keys=True)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self._images / f"{image.id}.json")
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+    def _fixed_list(self, filename: str, kind: type, default: tuple) -> list[Any]:
+        path = self.root / filename
+        try:
+            with open(path, "rb") as f:
+                entries = json.load(f)
+        except FileNotFoundError:
+            return list(default)
+        except OSError as exc:
+            raise VimUnavailable(f"cannot read {path}: {exc}") from exc
+        except ValueError as exc:
+            raise DriverError(f"malformed {path}: {exc}") from exc
+        try:
+            return [kind(**{"id": e["name"], **e}) for e in entries]
+        except (TypeError, KeyError) as exc:
+            raise DriverError(f"malformed {path}: {exc}") from exc

@@ -1,0 +1,1 @@
+"""nfvo: an NFV orchestrator onboarding service."""

@@ -1,0 +1,60 @@
+"""The Flask application: create_app() wires settings, problem+json errors and the resources."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+from flask_smorest import Api
+
+from nfvo import config
+from nfvo.api import datacenters, drivers, jobs, oauth, problems, projects, vnf_descriptors, vnf_packages
+from nfvo.api.security import authenticate_request
+from nfvo.api.uploads import StreamingRequest
+from nfvo.services.context import Context
+
+V1_BLUEPRINTS = (vnf_packages.blp, vnf_descriptors.blp, datacenters.blp, jobs.blp, projects.blp, drivers.blp)
+
+
+def create_app(settings: config.Settings | None = None) -> Flask:
+    """The WSGI app. It enqueues onboarding jobs on the Celery app configured for ``settings``;
+    who runs them (an embedded worker thread or ``nfvo worker``) is the caller's choice."""
+    from nfvo.worker.app import configure
+    from nfvo.worker.tasks import enqueue
+
+    settings = settings or config.load()
+    settings.ensure_dirs()
+    configure(settings)
+
+    app = Flask("nfvo")
+    app.request_class = StreamingRequest
+    app.config.update(
+        NFVO_SETTINGS=settings,
+        MAX_CONTENT_LENGTH=settings.max_package_size,
+        API_TITLE="nfvo",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/ui",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["nfvo"] = Context(settings)
+    app.extensions["nfvo.enqueue"] = enqueue
+
+    api = Api(app, spec_kwargs={"info": {"description": "NFV orchestrator onboarding service"}})
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    api.register_blueprint(oauth.blp)
+    for blp in V1_BLUEPRINTS:
+        blp.before_request(authenticate_request)
+        api.register_blueprint(blp)
+    problems.register(app)
+
+    @app.teardown_request
+    def _drop_unused_uploads(_exc):
+        request.discard_uploads(keep=g.get("kept_upload"))
+
+    @app.get("/health")
+    def health():
+        return {"status": "ok", "mode": "embedded" if settings.embedded else "external"}
+
+    return app

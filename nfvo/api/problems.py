@@ -1,0 +1,58 @@
+"""Every error as RFC 9457 application/problem+json (with Open Baton's code and message)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from nfvo.errors import Issue, NfvoError, TooLarge, ValidationFailed
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(body: dict) -> Response:
+    body = {**body, "instance": request.path}
+    return Response(json.dumps(body), status=body["status"], mimetype=PROBLEM_JSON)
+
+
+def _issues(messages, pointer: str = "") -> list[Issue]:
+    """webargs/marshmallow messages ({"json": {"name": ["Missing ..."]}}) as Issues with pointers."""
+    if isinstance(messages, dict):
+        return [i for key, sub in messages.items() for i in _issues(sub, f"{pointer}/{key}")]
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return [Issue(m, pointer=pointer or None) for m in messages]
+    if isinstance(messages, list):
+        return [i for n, sub in enumerate(messages) for i in _issues(sub, f"{pointer}/{n}")]
+    return [Issue(str(messages), pointer=pointer or None)]
+
+
+def _from_http(exc: HTTPException) -> NfvoError:
+    if exc.code == 422 and getattr(exc, "data", None):
+        messages = exc.data.get("messages", {})
+        # the location ("json", "query", "files") is not part of the document the pointer points into
+        flat = {k: v for loc in messages.values() for k, v in (loc.items() if isinstance(loc, dict) else [])}
+        return ValidationFailed("The request body is not valid", errors=_issues(flat))
+    if exc.code == 413:
+        return TooLarge("The request body is over the configured size limit (NFVO_MAX_PACKAGE_SIZE)")
+    error = NfvoError(exc.description)
+    error.status, error.title = exc.code or 500, exc.name
+    error.slug = (exc.name or "error").lower().replace(" ", "-")
+    return error
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(NfvoError)
+    def _nfvo(exc: NfvoError):
+        return problem_response(exc.to_problem())
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        return problem_response(_from_http(exc).to_problem())
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem_response(NfvoError("The service failed unexpectedly; its log has the details").to_problem())

@@ -1,0 +1,119 @@
+"""Request and response shapes (marshmallow), in Open Baton's field names."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+MASK = "**********"
+
+
+class LocationSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    name = fields.String()
+    latitude = fields.String()
+    longitude = fields.String()
+
+
+class VimInstanceIn(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    name = fields.String(required=True, validate=validate.Length(1, 255))
+    type = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9_.-]{0,63}$"))
+    authUrl = fields.String(load_default="", validate=validate.Length(max=1024))
+    tenant = fields.String(allow_none=True)
+    username = fields.String(allow_none=True)
+    password = fields.String(allow_none=True, load_only=True)
+    keyPair = fields.String(allow_none=True)
+    securityGroups = fields.List(fields.String(), load_default=list)
+    location = fields.Nested(LocationSchema, allow_none=True)
+
+
+class VimInstanceOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    type = fields.String()
+    authUrl = fields.String(attribute="auth_url")
+    tenant = fields.String(allow_none=True)
+    username = fields.String(allow_none=True)
+    password = fields.Function(lambda v: MASK if v.password_enc else None)
+    keyPair = fields.Function(lambda v: (v.fields or {}).get("keyPair"))
+    securityGroups = fields.Function(lambda v: (v.fields or {}).get("securityGroups", []))
+    location = fields.Function(lambda v: (v.fields or {}).get("location"))
+    projectId = fields.String(attribute="project_id")
+    createdAt = fields.DateTime(attribute="created_at")
+
+
+class ImageOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    diskFormat = fields.String(attribute="disk_format")
+    containerFormat = fields.String(attribute="container_format")
+    size = fields.Integer(allow_none=True)
+    sha256 = fields.String(allow_none=True)
+    minCPU = fields.Integer(attribute="min_cpu")
+    minDiskSpace = fields.Integer(attribute="min_disk")
+    minRam = fields.Integer(attribute="min_ram")
+    isPublic = fields.Boolean(attribute="is_public")
+    status = fields.String()
+
+
+class PackageImageOut(Schema):
+    vimId = fields.String(attribute="vim_id")
+    imageId = fields.String(attribute="image_id")
+    name = fields.String(attribute="image_name")
+    request = fields.String(attribute="request_key")
+    sha256 = fields.String(allow_none=True)
+    uploaded = fields.Boolean()
+    decision = fields.String()
+
+
+class VnfPackageOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    vendor = fields.String()
+    version = fields.String()
+    nfvo_version = fields.String(allow_none=True)
+    vimTypes = fields.List(fields.String(), attribute="vim_types")
+    scriptsLink = fields.String(attribute="scripts_link", allow_none=True)
+    scriptsCommit = fields.String(attribute="scripts_commit", allow_none=True)
+    scripts = fields.Function(lambda p: [{"name": s} for s in p.scripts])
+    images = fields.List(fields.Nested(PackageImageOut))
+    sha256 = fields.String()
+    size = fields.Integer()
+    filename = fields.String()
+    projectId = fields.String(attribute="project_id")
+    createdAt = fields.DateTime(attribute="created_at")
+
+
+class JobOut(Schema):
+    id = fields.String()
+    kind = fields.String()
+    state = fields.String()
+    step = fields.String()
+    progress = fields.Integer()
+    attempts = fields.Integer()
+    filename = fields.String()
+    sha256 = fields.String(allow_none=True)
+    size = fields.Integer(allow_none=True)
+    packageId = fields.Function(lambda j: j.package_id if j.state == "succeeded" else None)
+    problem = fields.Dict(allow_none=True)
+    createdAt = fields.DateTime(attribute="created_at")
+    updatedAt = fields.DateTime(attribute="updated_at")
+
+
+class ProjectOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    description = fields.String()
+
+
+class DriverOut(Schema):
+    type = fields.String()
+    distribution = fields.String(allow_none=True)
+    entryPoint = fields.String()
+    status = fields.String()
+    error = fields.String(allow_none=True)
+    capabilities = fields.List(fields.String())

@@ -1,0 +1,83 @@
+"""/api/v1/vnf-packages: onboard (multipart field ``file``), list, show, delete."""
+
+from __future__ import annotations
+
+import time
+from pathlib import PurePosixPath
+
+from flask import current_app, g, jsonify, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
+from marshmallow import Schema
+
+from nfvo.api.problems import problem_response
+from nfvo.api.schemas import VnfPackageOut
+from nfvo.api.security import ctx, project_id
+from nfvo.errors import JobTimeout, MissingFile
+from nfvo.services import packages
+
+blp = Blueprint("vnf-packages", __name__, url_prefix="/api/v1/vnf-packages", description="VNF packages")
+
+POLL_INTERVAL = 0.1
+
+
+class PackageUpload(Schema):
+    file = Upload(required=True, metadata={"description": "The package: an Open Baton .tar or .tar.gz"})
+
+
+def _take_upload():
+    """The streamed file of field ``file``; the other parts' files are dropped."""
+    storage = request.files.get("file")
+    if storage is None:
+        raise MissingFile("Send the package as multipart/form-data field 'file'")
+    upload = storage.stream
+    g.kept_upload = upload
+    name = PurePosixPath((storage.filename or "package.tar").replace("\\", "/")).name[:255] or "package.tar"
+    return upload.received(name)
+
+
+def _wait(job_id: str):
+    deadline = time.monotonic() + ctx().settings.onboarding_wait
+    while time.monotonic() < deadline:
+        job = packages.get_job(ctx(), project_id(), job_id)
+        if job.state in ("succeeded", "failed"):
+            return job
+        time.sleep(POLL_INTERVAL)
+    raise JobTimeout(f"Onboarding is still running; follow it at /api/v1/jobs/{job_id}")
+
+
+@blp.route("/", strict_slashes=False)
+class VnfPackages(MethodView):
+    @blp.response(200, VnfPackageOut(many=True))
+    def get(self):
+        return packages.list_packages(ctx(), project_id())
+
+    @blp.arguments(PackageUpload, location="files")
+    @blp.response(200, description="The onboarded VNFD (Open Baton behaviour); with 'Prefer: respond-async', "
+                  "202 and a Location header to follow the job")
+    @blp.alt_response(202, description="Accepted; see Location")
+    def post(self, _files):
+        pid = project_id()
+        job = packages.submit(ctx(), pid, _take_upload(), current_app.extensions["nfvo.enqueue"])
+        location = url_for("jobs.JobById", job_id=job.id)
+        if "respond-async" in request.headers.get("Prefer", ""):
+            response = jsonify({"id": job.id, "state": job.state, "location": location})
+            response.status_code, response.headers["Location"] = 202, location
+            response.headers["Preference-Applied"] = "respond-async"
+            return response
+        job = _wait(job.id)
+        if job.state == "failed":
+            return problem_response(job.problem)
+        return jsonify(packages.vnfd_of_package(ctx(), job.package_id).body)
+
+
+@blp.route("/<package_id>", strict_slashes=False)
+class VnfPackageById(MethodView):
+    @blp.response(200, VnfPackageOut)
+    def get(self, package_id):
+        return packages.get_package(ctx(), project_id(), package_id)
+
+    @blp.response(204)
+    def delete(self, package_id):
+        packages.delete_package(ctx(), project_id(), package_id)

@@ -1,0 +1,144 @@
+"""The ``nfvo`` command: serve, worker, db upgrade, and client helpers."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from nfvo import config
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
+def main(verbose: bool) -> None:
+    """nfvo: onboard VNF packages, put their images on VIMs, keep the descriptor catalogue.
+
+    All settings come from NFVO_* environment variables (see docs/configuration.md).
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database (NFVO_DATABASE_URL) to the newest schema; safe to run again."""
+    from nfvo.db.migrate import upgrade
+
+    settings = config.load()
+    settings.ensure_dirs()
+    upgrade(settings.database_url)
+    click.echo(f"database at newest schema: {_safe_url(settings.database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int, help="Request threads per process.")
+@click.option("--processes", default=1, show_default=True, type=int,
+              help="API processes (external mode only; embedded mode always runs one).")
+def serve(host: str, port: int, threads: int, processes: int) -> None:
+    """Run the REST service. Without NFVO_BROKER_URL it also runs the worker in-process
+    (embedded mode) and keeps its SQLite database up to date itself."""
+    from nfvo.server import Server
+
+    settings = config.load()
+    mode = "embedded (in-process worker)" if settings.embedded else "external workers"
+    click.echo(f"nfvo serving on http://{host}:{port}  mode: {mode}  home: {settings.home}", err=True)
+    Server(settings, f"{host}:{port}", threads=threads, processes=1 if settings.embedded else processes).run()
+
+
+@main.command()
+@click.option("--concurrency", "-c", default=2, show_default=True, type=int)
+@click.option("--pool", default="prefork", show_default=True, type=click.Choice(["prefork", "solo", "threads"]))
+def worker(concurrency: int, pool: str) -> None:
+    """Run a Celery worker for NFVO_BROKER_URL (external mode)."""
+    from nfvo.worker.app import configure
+
+    settings = config.load()
+    if settings.embedded:
+        raise click.ClickException("NFVO_BROKER_URL is not set: `nfvo serve` runs the worker itself in embedded mode")
+    settings.ensure_dirs()
+    app = configure(settings)
+    app.worker_main(["worker", f"--concurrency={concurrency}", f"--pool={pool}", "--loglevel=INFO",
+                     "--without-gossip", "--without-mingle", "-n", "nfvo@%h"])
+
+
+@main.group()
+def client() -> None:
+    """Talk to a running nfvo (NFVO_URL, NFVO_USERNAME, NFVO_PASSWORD, NFVO_PROJECT)."""
+
+
+@client.command("wait")
+@click.option("--seconds", default=60, show_default=True, type=float)
+def client_wait(seconds: float) -> None:
+    """Wait until the service answers."""
+    from nfvo.client import Client, ClientError
+
+    try:
+        Client(config.load_client()).wait_until_up(seconds)
+    except ClientError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.group()
+def package() -> None:
+    """Build and onboard VNF packages."""
+
+
+@package.command("build")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: DIRECTORY.tar")
+def package_build(directory: Path, output: Path | None) -> None:
+    """Tar a package directory (Metadata.yaml, VNFD .json, scripts/, images/)."""
+    from nfvo.client import build_package
+
+    out = build_package(directory, output or directory.with_suffix(".tar"))
+    click.echo(str(out))
+
+
+@package.command("upload")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def package_upload(path: Path) -> None:
+    """Onboard a package (a .tar, or a directory that is tarred first) and print its VNFD summary."""
+    from nfvo.client import Client, ClientError, build_package
+
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            tar = build_package(path, Path(tmp) / f"{path.name}.tar") if path.is_dir() else path
+            vnfd = Client(config.load_client()).upload_package(tar)
+    except ClientError as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
+    images = sorted({i for vdu in vnfd.get("vdu", []) for i in vdu.get("vm_image", [])})
+    click.echo(f"onboarded {vnfd['name']} (vendor {vnfd.get('vendor')}): VNFD {vnfd['id']}, "
+               f"package {vnfd['vnfPackageLocation']}, images {', '.join(images)}")
+
+
+@package.command("list")
+def package_list() -> None:
+    """List the onboarded packages of the project."""
+    from nfvo.client import Client, ClientError
+
+    try:
+        for p in Client(config.load_client()).get("/api/v1/vnf-packages"):
+            click.echo(f"{p['id']}  {p['name']}  {p['vendor']}  {p['version']}")
+    except ClientError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""A small HTTP client for a running nfvo, used by the ``nfvo`` client commands."""
+
+from __future__ import annotations
+
+import os
+import tarfile
+import time
+from pathlib import Path
+
+import requests
+
+from nfvo.config import ClientSettings
+
+
+class ClientError(Exception):
+    """The service answered with a problem, or could not be reached."""
+
+
+def build_package(directory: Path, out: Path) -> Path:
+    """Tars an Open Baton package directory (Metadata.yaml, a VNFD .json, scripts/, images/) into ``out``.
+    Only regular files and directories are taken; links are refused."""
+    directory = Path(directory)
+    with tarfile.open(out, "w") as tar:
+        for path in sorted(directory.rglob("*")):
+            if path.is_symlink():
+                raise ClientError(f"{path}: symbolic links cannot go into a package")
+            tar.add(path, arcname=path.relative_to(directory).as_posix(), recursive=False)
+    return out
+
+
+class Client:
+    def __init__(self, settings: ClientSettings, timeout: float = 3600):
+        self.settings = settings
+        self.timeout = timeout
+        self._http = requests.Session()
+        self._token: str | None = None
+
+    def wait_until_up(self, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                if self._http.get(f"{self.settings.url}/health", timeout=2).ok:
+                    return
+            except (requests.ConnectionError, requests.Timeout):  # accepting, but still loading the app
+                pass
+            if time.monotonic() > deadline:
+                raise ClientError(f"nfvo did not answer at {self.settings.url} within {seconds:.0f} s")
+            time.sleep(0.2)
+
+    def _headers(self) -> dict:
+        if self._token is None:
+            answer = self._http.post(
+                f"{self.settings.url}/oauth/token", auth=("openbatonOSClient", "secret"), timeout=30,
+                data={"grant_type": "password", "username": self.settings.username, "password": self.settings.password},
+            )
+            self._token = self._check(answer)["access_token"]
+        return {"Authorization": f"Bearer {self._token}", "project-id": self.settings.project}
+
+    @staticmethod
+    def _check(answer: requests.Response):
+        if answer.status_code >= 400:
+            try:
+                problem = answer.json()
+            except ValueError:
+                raise ClientError(f"HTTP {answer.status_code}: {answer.text[:500]}") from None
+            lines = [f"{problem.get('title')}: {problem.get('detail')}"]
+            for e in problem.get("errors", []):
+                where = ":".join(str(e[k]) for k in ("file", "line") if e.get(k) is not None)
+                lines.append(f"  {where} {e.get('pointer', '')} {e['message']}".rstrip())
+            raise ClientError("\n".join(lines))
+        return answer.json() if answer.content else None
+
+    def get(self, path: str):
+        return self._check(self._http.get(f"{self.settings.url}{path}", headers=self._headers(), timeout=60))
+
+    def upload_package(self, path: Path) -> dict:
+        """Onboards the tar at ``path`` and returns the VNFD; the file is streamed, not read into memory."""
+        with open(path, "rb") as f:
+            answer = self._http.post(f"{self.settings.url}/api/v1/vnf-packages", headers=self._headers(),
+                                     files={"file": (os.path.basename(path), f, "application/x-tar")},
+                                     timeout=self.timeout)
+        return self._check(answer)

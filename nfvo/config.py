@@ -1,0 +1,138 @@
+"""Settings, read from the environment and nowhere else."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MiB = 2**20
+GiB = 2**30
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an operator can set; see ``docs/configuration.md``.
+
+    ``broker_url`` empty means embedded mode: Celery runs on an in-memory broker with
+    a worker thread inside ``nfvo serve``.
+    """
+
+    home: Path
+    database_url: str
+    broker_url: str = ""
+    admin_password: str = "openbaton"
+    fetch_allow: str = ""
+    max_package_size: int = 64 * GiB
+    max_image_size: int = 64 * GiB
+    max_archive_members: int = 10_000
+    onboarding_wait: float = 3600.0
+    job_stale_after: float = 300.0
+    token_ttl: int = 1200
+    git_timeout: float = 120.0
+    http_read_timeout: float = 60.0
+    secret_key: str = field(default="", repr=False)
+
+    @property
+    def embedded(self) -> bool:
+        return not self.broker_url
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.home / "uploads"
+
+    @property
+    def packages_dir(self) -> Path:
+        return self.home / "packages"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.home / "work"
+
+    @property
+    def vim_data_dir(self) -> Path:
+        return self.home / "vim-data"
+
+    def ensure_dirs(self) -> None:
+        for d in (self.home, self.uploads_dir, self.packages_dir, self.work_dir, self.vim_data_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, not {value!r}") from None
+
+
+def _secret_key(home: Path, env: dict) -> str:
+    """NFVO_SECRET_KEY, or a key kept in NFVO_HOME/secret_key (created 0600 on first use)."""
+    if env.get("NFVO_SECRET_KEY"):
+        return env["NFVO_SECRET_KEY"]
+    path = home / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        home.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        return key
+    except FileExistsError:  # pragma: no cover - raced with another process
+        return path.read_text().strip()
+
+
+def _database_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs; nfvo talks to PostgreSQL through psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load(env: dict | None = None) -> Settings:
+    """Settings from ``env`` (default ``os.environ``)."""
+    env = dict(os.environ if env is None else env)
+    home = Path(env.get("NFVO_HOME") or Path.cwd() / ".nfvo").resolve()
+    database_url = _database_url(env.get("NFVO_DATABASE_URL") or f"sqlite:///{home / 'nfvo.sqlite'}")
+    return Settings(
+        home=home,
+        database_url=database_url,
+        broker_url=env.get("NFVO_BROKER_URL", "").strip(),
+        admin_password=env.get("NFVO_ADMIN_PASSWORD") or "openbaton",
+        fetch_allow=env.get("NFVO_FETCH_ALLOW", "").strip(),
+        max_package_size=_int(env, "NFVO_MAX_PACKAGE_SIZE", 64 * GiB),
+        max_image_size=_int(env, "NFVO_MAX_IMAGE_SIZE", 64 * GiB),
+        max_archive_members=_int(env, "NFVO_MAX_ARCHIVE_MEMBERS", 10_000),
+        onboarding_wait=float(_int(env, "NFVO_ONBOARDING_WAIT", 3600)),
+        job_stale_after=float(_int(env, "NFVO_JOB_STALE_SECONDS", 300)),
+        token_ttl=_int(env, "NFVO_TOKEN_TTL", 1200),
+        git_timeout=float(_int(env, "NFVO_GIT_TIMEOUT", 120)),
+        http_read_timeout=float(_int(env, "NFVO_HTTP_READ_TIMEOUT", 60)),
+        secret_key=_secret_key(home, env),
+    )
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Where the ``nfvo`` client commands find a running service."""
+
+    url: str
+    username: str
+    password: str
+    project: str
+
+
+def load_client(env: dict | None = None) -> ClientSettings:
+    env = dict(os.environ if env is None else env)
+    return ClientSettings(
+        url=(env.get("NFVO_URL") or "http://127.0.0.1:8080").rstrip("/"),
+        username=env.get("NFVO_USERNAME") or "admin",
+        password=env.get("NFVO_PASSWORD") or env.get("NFVO_ADMIN_PASSWORD") or "openbaton",
+        project=env.get("NFVO_PROJECT") or "default",
+    )

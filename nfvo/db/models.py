@@ -1,0 +1,139 @@
+"""The tables: projects, users, VIM instances, packages, VNFDs, their images, and jobs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict: JSON, list: JSON}
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(255), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(512))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    roles: Mapped[list[Role]] = relationship(back_populates="user", cascade="all, delete-orphan", lazy="selectin")
+
+
+class Role(Base):
+    """A user's role in one project: GUEST (read only), USER or ADMIN."""
+
+    __tablename__ = "roles"
+    __table_args__ = (UniqueConstraint("user_id", "project_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+class VimInstance(Base):
+    __tablename__ = "vim_instances"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(64))
+    auth_url: Mapped[str] = mapped_column(String(1024), default="")
+    tenant: Mapped[str | None] = mapped_column(String(255))
+    username: Mapped[str | None] = mapped_column(String(255))
+    password_enc: Mapped[str | None] = mapped_column(Text)
+    fields: Mapped[dict] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class VnfPackage(Base):
+    __tablename__ = "vnf_packages"
+    __table_args__ = (UniqueConstraint("project_id", "identity", name="uq_vnf_packages_identity"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    identity: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    vendor: Mapped[str] = mapped_column(String(255), default="")
+    version: Mapped[str] = mapped_column(String(64), default="1.0")
+    nfvo_version: Mapped[str | None] = mapped_column(String(64))
+    vim_types: Mapped[list] = mapped_column(default=list)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    scripts_link: Mapped[str | None] = mapped_column(String(2048))
+    scripts_commit: Mapped[str | None] = mapped_column(String(64))
+    scripts: Mapped[list] = mapped_column(default=list)
+    meta: Mapped[dict] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    vnfds: Mapped[list[Vnfd]] = relationship(back_populates="package", cascade="all, delete-orphan", passive_deletes=True)
+    images: Mapped[list[PackageImage]] = relationship(cascade="all, delete-orphan", passive_deletes=True, lazy="selectin")
+
+
+class Vnfd(Base):
+    __tablename__ = "vnfds"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    package_id: Mapped[str | None] = mapped_column(ForeignKey("vnf_packages.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    vendor: Mapped[str] = mapped_column(String(255), default="")
+    version: Mapped[str] = mapped_column(String(64), default="")
+    body: Mapped[dict] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    package: Mapped[VnfPackage | None] = relationship(back_populates="vnfds")
+
+
+class PackageImage(Base):
+    """An image a package uses on one VIM; ``uploaded`` when nfvo created it for this package."""
+
+    __tablename__ = "package_images"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    package_id: Mapped[str] = mapped_column(ForeignKey("vnf_packages.id", ondelete="CASCADE"), index=True)
+    vim_id: Mapped[str] = mapped_column(ForeignKey("vim_instances.id", ondelete="CASCADE"), index=True)
+    image_id: Mapped[str] = mapped_column(String(255))
+    image_name: Mapped[str] = mapped_column(String(255))
+    request_key: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str | None] = mapped_column(String(2048))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    uploaded: Mapped[bool] = mapped_column(Boolean, default=False)
+    decision: Mapped[str] = mapped_column(Text, default="")
+
+
+class Job(Base):
+    """An onboarding run. The row is the truth; the broker message only says "run job X"."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32), default="onboard")
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    step: Mapped[str] = mapped_column(String(64), default="queued")
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    upload_path: Mapped[str | None] = mapped_column(String(1024))
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    package_id: Mapped[str | None] = mapped_column(String(36))
+    problem: Mapped[dict | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

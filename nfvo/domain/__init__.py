@@ -1,0 +1,1 @@
+"""The pure core: package formats, validation and policies. No Flask, Celery, SQLAlchemy or network."""

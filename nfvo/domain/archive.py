@@ -1,0 +1,353 @@
+"""Safe, streaming access to a package tar (plain or gzip), every member checked before any is read."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import os
+import pathlib
+import posixpath
+import re
+import shutil
+import tarfile
+import zlib
+from dataclasses import dataclass
+from typing import BinaryIO, ContextManager, Iterator
+
+from nfvo.errors import Issue, UnsafeArchive, ValidationFailed
+
+_CHUNK = 1 << 20
+# tarfile reads pax and GNU long-name headers whole; a forged header size must not fill memory.
+_HEADER_READ_CAP = 1 << 20
+_TRAILER_CAP = 1 << 20
+_OTHER_FORMATS = {
+    b"BZh": "bzip2-compressed",
+    b"\xfd7zXZ\x00": "xz-compressed",
+    b"\x28\xb5\x2f\xfd": "zstd-compressed",
+    b"PK\x03\x04": "a ZIP archive (CSAR?)",
+}
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """Bounds a package must stay within."""
+
+    max_members: int = 10_000
+    max_total_size: int = 64 * 2**30  # sum of member sizes (uncompressed)
+    max_text_size: int = 8 * 2**20  # a file read as text (Metadata, VNFD, a script)
+
+
+@dataclass(frozen=True)
+class Member:
+    """One entry of the archive; ``name`` is normalised (no ``./``, no trailing ``/``)."""
+
+    name: str
+    size: int
+    is_dir: bool
+
+
+class _HeaderTooLarge(Exception):
+    pass
+
+
+class _CappedReader:
+    """File view that refuses single reads above ``cap`` (None: no cap) while tarfile lists members."""
+
+    def __init__(self, raw: BinaryIO, cap: int | None):
+        self.raw = raw
+        self.cap = cap
+
+    def read(self, size: int = -1) -> bytes:
+        if self.cap is not None and (size is None or size < 0 or size > self.cap):
+            raise _HeaderTooLarge(f"a tar header claims more than {self.cap} bytes")
+        return self.raw.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+
+class _Range(io.RawIOBase):
+    """Read-only window of ``size`` bytes at the current position of ``raw``."""
+
+    def __init__(self, raw: BinaryIO, size: int):
+        self._raw = raw
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._left <= 0:
+            return 0
+        view = memoryview(buffer)[: min(len(buffer), self._left)]
+        got = self._raw.readinto(view)
+        if not got:
+            raise OSError("package file ended inside a member")
+        self._left -= got
+        return got
+
+
+class PackageArchive:
+    """A tar opened and checked member by member before anything is read."""
+
+    def __init__(self, path: pathlib.Path, limits: ArchiveLimits, display_name: str):
+        self.path = path
+        self.limits = limits
+        self.display_name = display_name
+        self.members: dict[str, Member] = {}
+        self._infos: dict[str, tarfile.TarInfo] = {}
+        self._raw: BinaryIO | None = None
+        self._gzip: gzip.GzipFile | None = None
+        self._reader: _CappedReader | None = None
+        self._tar: tarfile.TarFile | None = None
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, limits: ArchiveLimits = ArchiveLimits(), *,
+             display_name: str = "package") -> "PackageArchive":
+        """Open and check the tar at ``path`` (plain or gzip, told apart by content).
+
+        Raises UnsafeArchive listing every bad member at once (``Issue(file=<member>)``):
+        absolute paths, ``..``, links, devices, FIFOs, NUL/control characters or backslashes
+        in names, duplicates, too many members, total size over the limit.  Raises
+        UnsafeArchive with one Issue when the file is not a tar or is truncated/corrupt.
+        OSError from the file system itself propagates.
+        """
+        archive = cls(pathlib.Path(path), limits, display_name)
+        archive._raw = open(archive.path, "rb")
+        try:
+            archive._list()
+        except BaseException:
+            archive.close()
+            raise
+        return archive
+
+    # reading ------------------------------------------------------------------------
+    def files(self) -> list[str]:
+        """Names of the regular files, sorted."""
+        return sorted(name for name, m in self.members.items() if not m.is_dir)
+
+    def find(self, name: str, *, case_insensitive: bool = False) -> str | None:
+        """The member name equal to ``name`` (normalised), or None."""
+        wanted, _ = _normalise(name)
+        if wanted in self.members:
+            return wanted
+        if case_insensitive and wanted:
+            folded = wanted.casefold()
+            return next((m for m in sorted(self.members) if m.casefold() == folded), None)
+        return None
+
+    def read_text(self, name: str) -> str:
+        """UTF-8 text of a regular member (a BOM is dropped).
+
+        Raises UnsafeArchive when the member is over ``max_text_size``,
+        ValidationFailed(Issue(file=name, message='not UTF-8 text')) when undecodable,
+        KeyError when ``name`` is not a regular file of the archive.
+        """
+        info = self._regular(name)
+        if info.size > self.limits.max_text_size:
+            raise UnsafeArchive(
+                f"{name} in package {self.display_name} is too large to read as text",
+                errors=[Issue(f"larger than {self.limits.max_text_size} bytes, "
+                              "the limit for a text file", file=name)])
+        with self.open_member(name) as stream:
+            data = stream.read(info.size)
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise ValidationFailed(f"{name} is not UTF-8 text",
+                                   errors=[Issue("not UTF-8 text", file=name, line=line)]) from None
+
+    def open_member(self, name: str) -> ContextManager[BinaryIO]:
+        """A read-only stream of one regular member's bytes, never loaded whole into memory.
+
+        Raises KeyError when ``name`` is not a regular file of the archive.
+        """
+        return self._open_member(self._regular(name))
+
+    @contextlib.contextmanager
+    def _open_member(self, info: tarfile.TarInfo) -> Iterator[BinaryIO]:
+        if self._gzip is None:
+            # A handle of its own, so several members can stream at once.
+            with open(self.path, "rb") as raw:
+                raw.seek(info.offset_data)
+                with io.BufferedReader(_Range(raw, info.size), _CHUNK) as stream:
+                    yield stream
+        else:
+            with self._tar.extractfile(info) as stream:
+                yield stream
+
+    def extract_file(self, name: str, dest_dir: str | os.PathLike, *,
+                     as_name: str | None = None) -> pathlib.Path:
+        """Stream one regular member to ``dest_dir/(as_name or its basename)``; returns that path.
+
+        The target must be a plain file name directly inside ``dest_dir`` (else UnsafeArchive);
+        an existing file is replaced, a symlink in its place is refused (OSError).
+        Raises KeyError when ``name`` is not a regular file of the archive.
+        """
+        info = self._regular(name)
+        target_name = as_name if as_name is not None else posixpath.basename(info.name)
+        if (target_name in ("", ".", "..") or "/" in target_name or "\\" in target_name
+                or "\x00" in target_name):
+            raise UnsafeArchive(
+                f"cannot extract {name} from package {self.display_name}",
+                errors=[Issue(f"target name {target_name!r} would leave the destination folder",
+                              file=name)])
+        target = pathlib.Path(dest_dir) / target_name
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        with self._open_member(info) as source, os.fdopen(os.open(target, flags, 0o666), "wb") as out:
+            shutil.copyfileobj(source, out, _CHUNK)
+        return target
+
+    def close(self) -> None:
+        """Release the file handles; idempotent."""
+        for resource in (self._tar, self._gzip, self._raw):
+            if resource is not None:
+                resource.close()
+        self._tar = self._gzip = self._raw = None
+
+    def __enter__(self) -> "PackageArchive":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # checking -----------------------------------------------------------------------
+    def _regular(self, name: str) -> tarfile.TarInfo:
+        normalised, _ = _normalise(name)
+        try:
+            return self._infos[normalised]
+        except KeyError:
+            raise KeyError(f"no regular file {name!r} in package {self.display_name}") from None
+
+    def _list(self) -> None:
+        magic = self._raw.read(6)
+        self._raw.seek(0)
+        for prefix, kind in _OTHER_FORMATS.items():
+            if magic.startswith(prefix):
+                raise self._broken(f"{kind}: only .tar and gzip .tar.gz packages are accepted")
+        if magic.startswith(b"\x1f\x8b"):
+            self._gzip = gzip.GzipFile(fileobj=self._raw, mode="rb")
+        self._reader = _CappedReader(self._gzip or self._raw, _HEADER_READ_CAP)
+        issues: list[Issue] = []
+        try:
+            self._tar = tarfile.open(fileobj=self._reader, mode="r:", encoding="utf-8",
+                                     errors="surrogateescape")
+            self._check_members(issues)
+            if not issues:
+                self._check_end()
+        except _HeaderTooLarge as exc:
+            raise self._broken(str(exc)) from None
+        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise self._broken(f"not a readable tar archive ({exc or type(exc).__name__})") from None
+        self._reader.cap = None
+        if issues:
+            count = len(issues)
+            raise UnsafeArchive(
+                f"{count} unsafe member{'s' if count != 1 else ''} in package {self.display_name}",
+                errors=issues)
+
+    def _check_members(self, issues: list[Issue]) -> None:
+        limits, total, count = self.limits, 0, 0
+        while (info := self._tar.next()) is not None:
+            count += 1
+            if count > limits.max_members:
+                issues.append(Issue(f"more than {limits.max_members} members", file=_shown(info.name)))
+                break
+            name, problem = _normalise(info.name)
+            problem = problem or _type_problem(info)
+            if problem:
+                issues.append(Issue(problem, file=_shown(info.name)))
+                continue
+            if not name:
+                if info.isdir():  # the "./" entry of `tar -C dir .`
+                    continue
+                issues.append(Issue("empty member name", file=_shown(info.name)))
+                continue
+            if name in self.members:
+                issues.append(Issue("duplicate entry", file=name))
+                continue
+            size = 0 if info.isdir() else info.size
+            total += size
+            if total > limits.max_total_size and total - size <= limits.max_total_size:
+                issues.append(Issue(f"the members' total size exceeds {limits.max_total_size} bytes",
+                                    file=name))
+            self.members[name] = Member(name, size, info.isdir())
+            if not info.isdir():
+                self._infos[name] = info
+        for name in self.members:
+            parent = posixpath.dirname(name)
+            while parent:
+                if parent in self._infos:
+                    issues.append(Issue(f"'{parent}' is a file, not a folder", file=name))
+                    break
+                parent = posixpath.dirname(parent)
+
+    def _check_end(self) -> None:
+        """After the last member only zero padding may follow; anything else is corruption."""
+        end = self._tar.offset
+        if self._gzip is None:
+            if os.fstat(self._raw.fileno()).st_size < end:
+                raise self._broken("truncated: the last member's data is cut short")
+        self._reader.seek(end)
+        if self._reader.tell() != end:
+            raise self._broken("truncated: the last member's data is cut short")
+        self._reader.cap = None
+        rest = self._reader.read(_TRAILER_CAP)
+        if rest.strip(b"\x00"):
+            if len(rest) < tarfile.BLOCKSIZE:
+                raise self._broken(f"truncated: the archive ends inside a header at byte {end}")
+            raise self._broken(f"corrupt: unreadable tar header at byte {end}")
+
+    def _broken(self, message: str) -> UnsafeArchive:
+        return UnsafeArchive(f"package {self.display_name} is not a readable tar archive",
+                             errors=[Issue(message, file=self.display_name)])
+
+
+def _normalise(raw: str) -> tuple[str, str | None]:
+    """(normalised name, problem or None) for a member name as stored in the tar."""
+    if "\x00" in raw:
+        return "", "NUL byte in name"
+    if any(ord(c) < 32 or ord(c) == 127 for c in raw):
+        return "", "control character in name"
+    if "\\" in raw:
+        return "", "backslash in name"
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        return "", "name is not UTF-8"
+    if raw.startswith("/"):
+        return "", "absolute path"
+    if _DRIVE.match(raw):
+        return "", "drive-letter path"
+    parts = [part for part in raw.split("/") if part not in ("", ".")]
+    if ".." in parts:
+        return "", "'..' in path"
+    return "/".join(parts), None
+
+
+def _type_problem(info: tarfile.TarInfo) -> str | None:
+    if info.issym():
+        return f"symbolic link (to {info.linkname!r})"
+    if info.islnk():
+        return f"hard link (to {info.linkname!r})"
+    if info.ischr():
+        return "character device"
+    if info.isblk():
+        return "block device"
+    if info.isfifo():
+        return "FIFO"
+    if info.issparse():
+        return "sparse file (not supported)"
+    if not (info.isreg() or info.isdir()) or info.type not in tarfile.REGULAR_TYPES + (tarfile.DIRTYPE,):
+        return f"unsupported member type {info.type!r}"
+    return None
+
+
+def _shown(raw: str) -> str:
+    return raw if raw.isprintable() else ascii(raw)[1:-1]

@@ -1,0 +1,149 @@
+"""Image requests from a package, and the Open Baton image-resolution policy (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Mapping, Sequence
+
+from nfvo.errors import ImageResolutionFailed, Issue
+
+Upload = Literal["true", "false", "check"]
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """How to create an image on a VIM (Open Baton ``image-config``)."""
+
+    name: str
+    disk_format: str = "qcow2"
+    container_format: str = "bare"
+    min_cpu: int = 0
+    min_disk: int = 0
+    min_ram: int = 0
+    is_public: bool = False
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """One image a package asks for, as read from Metadata.yaml.
+
+    ``key`` names it in messages (``image`` for the legacy block, the map key for
+    ``images:``); ``source_line`` is its line in Metadata.yaml.  ``file`` is a member
+    path inside the package (``images/x.qcow2``), ``link`` an URL; at most one is set.
+    ``vdus`` limits it to some VDUs (empty: every VDU with an empty ``vm_image``).
+    """
+
+    key: str
+    upload: Upload
+    ids: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    link: str | None = None
+    file: str | None = None
+    config: ImageConfig | None = None
+    vdus: tuple[str, ...] = ()
+    source_line: int | None = None
+    meta: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do for one image request on one VIM: use an existing image, or upload."""
+
+    action: Literal["use", "upload"]
+    image_id: str | None = None
+    reason: str = ""
+
+
+def _upload_value(request: ImageRequest) -> str:
+    # Open Baton compared strings, so YAML booleans broke; accept both forms here too.
+    value = request.upload
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip().lower()
+
+
+def lookups_needed(request: ImageRequest) -> bool:
+    """Whether ``decide`` needs the VIM looked up (false for ``upload: true``)."""
+    return _upload_value(request) != "true"
+
+
+def _pointer(request: ImageRequest, member: str) -> str:
+    key = request.key.replace("~", "~0").replace("/", "~1")
+    return f"/{key}/{member}"
+
+
+def _fail(request: ImageRequest, member: str, message: str) -> ImageResolutionFailed:
+    issue = Issue(message, file="Metadata.yaml", line=request.source_line, pointer=_pointer(request, member))
+    return ImageResolutionFailed(message, errors=[issue])
+
+
+def _distinct(wanted: Sequence[str], found: Mapping[str, Sequence[str]]) -> list[str]:
+    matches: dict[str, None] = {}
+    for key in wanted:
+        for image_id in found.get(key, ()):
+            matches.setdefault(image_id, None)
+    return list(matches)
+
+
+def _upload(request: ImageRequest, reason: str) -> Decision:
+    if not (request.file or request.link):
+        raise _fail(
+            request,
+            "upload",
+            f"{reason}, but image '{request.key}' has neither a link nor a file in the package to upload",
+        )
+    return Decision("upload", reason=reason)
+
+
+def decide(
+    request: ImageRequest,
+    *,
+    by_ids: Mapping[str, Sequence[str]],
+    by_names: Mapping[str, Sequence[str]],
+    vim_name: str,
+) -> Decision:
+    """Apply the Open Baton rules for one image request on the VIM ``vim_name``.
+
+    ``by_ids`` maps each requested id to the ids of the VIM images that matched it;
+    ``by_names`` maps each requested name to the ids of the matching images (a key
+    absent from a mapping means nothing matched).  ``upload: true`` uploads without any
+    lookup.  ``false``/``check`` look at the ids first: exactly one distinct matching
+    image over all ids is used, several are ambiguous; with none, the names follow the
+    same rule.  Nothing found: ``check`` uploads, ``false`` fails telling the user to
+    use ``upload: check``.  An upload without a ``link`` or ``file`` fails too.
+
+    Raises ``ImageResolutionFailed`` with one ``Issue`` pointing into Metadata.yaml.
+    """
+    upload = _upload_value(request)
+    if upload == "true":
+        return _upload(request, "upload: true")
+    if upload not in ("false", "check"):
+        raise _fail(request, "upload", f"upload must be 'true', 'false' or 'check', not {request.upload!r}")
+
+    for member, wanted, found in (("ids", request.ids, by_ids), ("names", request.names, by_names)):
+        matches = _distinct(wanted, found)
+        what = "id" if member == "ids" else "name"
+        if len(matches) == 1:
+            hit = next(w for w in wanted if matches[0] in found.get(w, ()))
+            via = f" (image {matches[0]})" if hit != matches[0] else ""
+            return Decision("use", image_id=matches[0], reason=f"found by {what} {hit}{via}")
+        if len(matches) > 1:
+            raise _fail(
+                request,
+                member,
+                f"image {member} {list(wanted)} match {len(matches)} images on VIM '{vim_name}' "
+                f"({', '.join(matches)}); it is not clear which one to use - "
+                f"list only one of them in {member}",
+            )
+
+    looked_for = " or ".join(
+        f"{member} {list(values)}" for member, values in (("ids", request.ids), ("names", request.names)) if values
+    )
+    nothing = f"no image found by {looked_for or 'ids or names (none given)'} on VIM '{vim_name}'"
+    if upload == "check":
+        return _upload(request, f"upload: check, {nothing}")
+    raise _fail(
+        request,
+        "upload",
+        f"upload: false, but {nothing}; use upload: check to upload the image when it is missing",
+    )

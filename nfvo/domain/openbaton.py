@@ -1,0 +1,529 @@
+"""The Open Baton VNF package format: Metadata.yaml, one VNFD ``*.json``, ``scripts/``, ``images/``.
+
+Layout: ``Metadata.yaml`` at the root (any case), exactly one ``*.json`` VNFD at the root,
+an optional flat ``scripts/`` and an optional flat ``images/``.  macOS ``._*`` companion
+files are ignored, as Open Baton did; any other extra file is ignored too.
+
+Metadata.yaml names the images of a package in one of two ways, never both:
+
+* Legacy ``image`` + ``image-config`` (Open Baton up to 5.x) gives one ImageRequest with key
+  ``image``.  ``upload`` is true, false or check, as a YAML boolean or a string in any case.
+  Open Baton never defined how Metadata names an image file shipped in the package, so
+  nfvo reads ``image.file: images/<name>``; without ``link`` and ``file``, a package whose
+  ``images/`` holds exactly one file uses that file.  As in Open Baton's own check, upload
+  false *and* check need ``ids`` or ``names`` to look the image up.
+* The ``images:`` map (Open Baton HEAD, its "image repository"): each key is an image name,
+  each value has an optional ``url``, required ``diskFormat`` and ``containerFormat``, and
+  ``minCPU``/``minDisk``/``minRam`` (default 0) and ``isPublic`` (default false).  Without a
+  ``url`` the package must hold the file ``images/<key>``, named exactly like the key.  Open
+  Baton uploaded such an image lazily, at deploy time, to any VIM that lacked an image of that
+  name; nfvo resolves it at onboarding instead, as ``upload: check`` looked up by that name.
+
+Every VDU whose ``vm_image`` is empty (or ``[""]``) gets the resolved images.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import json
+import posixpath
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Iterable, Mapping
+from urllib.parse import urlsplit
+
+import jsonschema
+
+from nfvo.domain.archive import PackageArchive
+from nfvo.domain.images import ImageConfig, ImageRequest
+from nfvo.domain.sources import SourceDoc, child_pointer, load_json, load_yaml
+from nfvo.errors import Issue, ValidationFailed
+
+METADATA = "Metadata.yaml"
+UPLOAD_VALUES = ("true", "false", "check")
+_ALIASES = (("vendor", "provider"), ("nfvo_version", "nfvo-version"), ("vim_types", "vim-types"))
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """Metadata.yaml, aliases resolved and values normalised."""
+
+    name: str
+    vendor: str
+    version: str
+    nfvo_version: str | None
+    vim_types: tuple[str, ...]
+    description: str | None
+    scripts_link: str | None
+    images: tuple[ImageRequest, ...]  # from legacy image+image-config, or the images: map
+    tag: str | None
+    os_id: str | None
+    os_version: str | None
+    os_architecture: str | None
+    raw: dict  # the whole parsed Metadata.yaml
+
+
+@dataclass(frozen=True)
+class OpenBatonPackage:
+    """A package whose Metadata.yaml and VNFD passed every check."""
+
+    metadata: Metadata
+    metadata_file: str
+    vnfd: dict  # as parsed, with ``vendor`` taken from Metadata when the VNFD omits it
+    vnfd_file: str
+    vnfd_source: SourceDoc
+    scripts: tuple[str, ...]
+    image_files: tuple[str, ...]
+
+
+@dataclass
+class _Layout:
+    metadata_file: str | None
+    vnfd_file: str | None
+    scripts: tuple[str, ...]
+    image_files: tuple[str, ...]
+
+
+def read_package(archive: PackageArchive) -> OpenBatonPackage:
+    """Read and validate the layout, Metadata.yaml and the VNFD of an opened package.
+
+    Raises ValidationFailed("<N> problems in package <display_name>") listing every problem
+    found, each an Issue with file, line and JSON pointer where they apply; UnsafeArchive
+    when Metadata.yaml or the VNFD is too large to read.
+    """
+    issues: list[Issue] = []
+    layout = _read_layout(archive, issues)
+    meta_doc = _load(archive, layout.metadata_file, load_yaml, issues)
+    vnfd_doc = _load(archive, layout.vnfd_file, load_json, issues)
+    metadata = _read_metadata(meta_doc, layout, issues) if meta_doc else None
+    vnfd = _check_vnfd(vnfd_doc, metadata, issues) if vnfd_doc else None
+    if issues:
+        count = len(issues)
+        issues.sort(key=lambda i: (i.file or "", i.line or 0, i.pointer or ""))
+        raise ValidationFailed(
+            f"{count} problem{'s' if count != 1 else ''} in package {archive.display_name}",
+            errors=issues)
+    return OpenBatonPackage(metadata, layout.metadata_file, vnfd, layout.vnfd_file, vnfd_doc,
+                            layout.scripts, layout.image_files)
+
+
+def lifecycle_scripts(vnfd: dict) -> list[tuple[str, str]]:
+    """(JSON pointer, script name) for every script a lifecycle event names.
+
+    Covers ``lifecycle_event[*].lifecycle_events[*]`` of the VNFD and of each VDU (the two
+    places Open Baton's catalogue has lifecycle events); malformed parts are skipped.
+    """
+    found: list[tuple[str, str]] = []
+
+    def collect(events: Any, pointer: str) -> None:
+        for i, event in enumerate(events if isinstance(events, list) else []):
+            scripts = event.get("lifecycle_events") if isinstance(event, dict) else None
+            for j, script in enumerate(scripts if isinstance(scripts, list) else []):
+                if isinstance(script, str) and script.strip():
+                    found.append((f"{pointer}/{i}/lifecycle_events/{j}", script))
+
+    collect(vnfd.get("lifecycle_event"), "/lifecycle_event")
+    vdus = vnfd.get("vdu")
+    for i, vdu in enumerate(vdus if isinstance(vdus, list) else []):
+        if isinstance(vdu, dict):
+            collect(vdu.get("lifecycle_event"), f"/vdu/{i}/lifecycle_event")
+    return found
+
+
+def missing_scripts(package: OpenBatonPackage, available: Iterable[str]) -> list[Issue]:
+    """An Issue (file=vnfd_file, line, pointer) for each lifecycle script not in ``available``.
+
+    ``available`` holds plain script file names (``install.sh``).
+    """
+    have = set(available)
+    return [package.vnfd_source.issue(pointer, f"script '{script}' named by a lifecycle event "
+                                               "is not among the package's scripts")
+            for pointer, script in lifecycle_scripts(package.vnfd) if script not in have]
+
+
+def fill_vm_images(vnfd: dict, names_by_vdu: Mapping[int, list[str]]) -> dict:
+    """A deep copy of ``vnfd`` where each VDU (by index) whose vm_image is empty or ``[""]``
+    gets the given names; VDUs that name images keep them.  IndexError for an unknown index."""
+    filled = copy.deepcopy(vnfd)
+    for index, names in names_by_vdu.items():
+        vdu = filled["vdu"][index]
+        if _needs_image(vdu.get("vm_image")):
+            vdu["vm_image"] = list(names)
+    return filled
+
+
+# layout -------------------------------------------------------------------------------
+def _read_layout(archive: PackageArchive, issues: list[Issue]) -> _Layout:
+    files = [f for f in archive.files() if not posixpath.basename(f).startswith("._")]
+    root = [f for f in files if "/" not in f]
+    metadata_files = [f for f in root if f.casefold() == METADATA.casefold()]
+    vnfd_files = [f for f in root if f.casefold().endswith(".json")]
+    if not metadata_files:
+        issues.append(Issue(f"{METADATA} is missing from the package root", file=METADATA))
+    elif len(metadata_files) > 1:
+        issues.append(Issue(f"several {METADATA} files: {', '.join(metadata_files)}",
+                            file=metadata_files[1]))
+    if not vnfd_files:
+        issues.append(Issue("no VNFD: the package root holds no *.json file"))
+    elif len(vnfd_files) > 1:
+        issues.append(Issue(f"exactly one VNFD *.json is expected at the package root, found "
+                            f"{len(vnfd_files)}: {', '.join(vnfd_files)}", file=vnfd_files[1]))
+
+    flat: dict[str, list[str]] = {"scripts": [], "images": []}
+    nested: set[str] = set()
+    for name, member in sorted(archive.members.items()):
+        top, _, rest = name.partition("/")
+        if top not in flat or not rest or posixpath.basename(name).startswith("._"):
+            continue
+        if "/" in rest or member.is_dir:
+            folder = f"{top}/{rest.split('/')[0]}"
+            if folder not in nested:
+                nested.add(folder)
+                issues.append(Issue(f"{top}/ must be flat: sub-folder '{folder}' is not allowed",
+                                    file=folder))
+        else:
+            flat[top].append(name)
+    return _Layout(metadata_files[0] if len(metadata_files) == 1 else None,
+                   vnfd_files[0] if len(vnfd_files) == 1 else None,
+                   tuple(flat["scripts"]), tuple(flat["images"]))
+
+
+def _load(archive: PackageArchive, name: str | None, loader, issues: list[Issue]) -> SourceDoc | None:
+    if name is None:
+        return None
+    try:
+        return loader(archive.read_text(name), name)
+    except ValidationFailed as exc:
+        issues.extend(exc.errors)
+        return None
+
+
+# Metadata.yaml ------------------------------------------------------------------------
+def _read_metadata(doc: SourceDoc, layout: _Layout, issues: list[Issue]) -> Metadata | None:
+    data = doc.data
+    if not isinstance(data, dict):
+        issues.append(doc.issue("", f"{doc.file} must be a mapping of keys to values"))
+        return None
+    issues.extend(_schema_issues(doc, "metadata"))
+
+    chosen = {}
+    for key, alias in _ALIASES:
+        if key in data and alias in data:
+            issues.append(doc.issue(f"/{alias}", f"'{key}' and '{alias}' mean the same: give only one"))
+        chosen[key] = key if key in data or alias not in data else alias
+    for key in ("vendor", "vim_types"):
+        if chosen[key] not in data:
+            issues.append(doc.issue(f"/{key}", f"'{key}' is required"))
+
+    if "image" in data and "images" in data:
+        issues.append(doc.issue("/images", "give either 'images' or the deprecated 'image', not both"))
+    if "image-config" in data and "image" not in data:
+        issues.append(doc.issue("/image-config", "'image-config' is only used together with 'image'"))
+    if "images" in data:
+        images = _repository_images(doc, layout, issues)
+    else:
+        legacy = _legacy_image(doc, layout, issues) if "image" in data else None
+        images = (legacy,) if legacy else ()
+
+    return Metadata(
+        name=_text(data.get("name")) or "",
+        vendor=_text(data.get(chosen["vendor"])) or "",
+        version=_version(doc, "/version") or "1.0",
+        nfvo_version=_version(doc, f"/{chosen['nfvo_version']}"),
+        vim_types=_texts(data.get(chosen["vim_types"])),
+        description=_text(data.get("description")),
+        scripts_link=_text(data.get("scripts-link")),
+        images=images,
+        tag=_text(data.get("tag")),
+        os_id=_text(data.get("os-id")),
+        os_version=_version(doc, "/os-version"),
+        os_architecture=_text(data.get("os-architecture")),
+        raw=data,
+    )
+
+
+def _legacy_image(doc: SourceDoc, layout: _Layout, issues: list[Issue]) -> ImageRequest | None:
+    image = doc.data["image"]
+    if not isinstance(image, dict):
+        return None
+    upload = _upload(image.get("upload"))
+    if "upload" in image and upload is None:
+        issues.append(doc.issue("/image/upload", f"upload must be one of {', '.join(UPLOAD_VALUES)} "
+                                                 f"(got {image['upload']!r})"))
+    ids, names = _texts(image.get("ids")), _texts(image.get("names"))
+    link = _link(doc, "/image/link", image.get("link"), issues)
+    file = None
+    if isinstance(image.get("file"), str):
+        file = _image_member(image["file"])
+        if file not in layout.image_files:
+            issues.append(doc.issue("/image/file", f"'{image['file']}' is not a file in the "
+                                                   "package's images/ folder"))
+        if link:
+            issues.append(doc.issue("/image", "give either image.link or image.file, not both"))
+    elif upload in ("true", "check") and not link:
+        if len(layout.image_files) == 1:
+            file = layout.image_files[0]
+        else:
+            several = (f" (images/ holds {len(layout.image_files)} files)"
+                       if layout.image_files else "")
+            issues.append(doc.issue("/image", f"upload '{upload}' needs image.link or image.file "
+                                              f"to upload from{several}"))
+    if upload in ("false", "check") and not ids and not names:
+        issues.append(doc.issue("/image", f"upload '{upload}' needs image.ids or image.names "
+                                          "to look the image up on the VIM"))
+    config = _legacy_config(doc, upload, issues)
+    if upload is None:
+        return None
+    return ImageRequest(key="image", upload=upload, ids=ids, names=names, link=link, file=file,
+                        config=config, source_line=doc.line_of("/image"))
+
+
+def _legacy_config(doc: SourceDoc, upload: str | None, issues: list[Issue]) -> ImageConfig | None:
+    config = doc.data.get("image-config")
+    may_upload = upload in ("true", "check")
+    if config is None and "image-config" not in doc.data:
+        if may_upload:
+            issues.append(doc.issue("/image-config", f"'image-config' is required when upload "
+                                                     f"is '{upload}'"))
+        return None
+    if not isinstance(config, dict):
+        return None
+    if may_upload:
+        for key in ("name", "diskFormat", "containerFormat"):
+            if key not in config:
+                issues.append(doc.issue(f"/image-config/{key}",
+                                        f"'{key}' is required when upload is '{upload}'"))
+    return _image_config(config.get("name"), config)
+
+
+def _repository_images(doc: SourceDoc, layout: _Layout, issues: list[Issue]) -> tuple[ImageRequest, ...]:
+    images = doc.data["images"]
+    if not isinstance(images, dict):
+        return ()
+    if not images:
+        issues.append(doc.issue("/images", "'images' must name at least one image"))
+    requests = []
+    for name, entry in images.items():
+        pointer = child_pointer("/images", name)
+        if name in ("", ".", "..") or "/" in name or "\\" in name:
+            issues.append(doc.issue(pointer, f"image name {name!r} cannot be a file name in images/"))
+            continue
+        if not isinstance(entry, dict):
+            if entry is None:
+                issues.append(doc.issue(pointer, f"image '{name}' needs diskFormat and containerFormat"))
+            continue
+        url = _link(doc, f"{pointer}/url", entry.get("url") or None, issues)
+        file = None
+        if "url" not in entry or not entry.get("url"):
+            file = f"images/{name}"
+            if file not in layout.image_files:
+                issues.append(doc.issue(pointer, f"image '{name}' has no url and the package has "
+                                                 f"no file {file}"))
+        requests.append(ImageRequest(key=name, upload="check", names=(name,), link=url, file=file,
+                                     config=_image_config(name, entry),
+                                     source_line=doc.line_of(pointer)))
+    return tuple(requests)
+
+
+def _image_config(name: Any, config: dict) -> ImageConfig | None:
+    """The ImageConfig, or None when a part is missing or invalid (already reported)."""
+    disk, container = config.get("diskFormat"), config.get("containerFormat")
+    counts = [_count(config.get(key, 0)) for key in ("minCPU", "minDisk", "minRam")]
+    public = _flag(config.get("isPublic", False))
+    if not all(isinstance(v, str) and v for v in (name, disk, container)):
+        return None
+    if None in counts or public is None:
+        return None
+    return ImageConfig(name=name, disk_format=disk.lower(), container_format=container.lower(),
+                       min_cpu=counts[0], min_disk=counts[1], min_ram=counts[2], is_public=public)
+
+
+# VNFD ---------------------------------------------------------------------------------
+def _check_vnfd(doc: SourceDoc, metadata: Metadata | None, issues: list[Issue]) -> dict | None:
+    issues.extend(_schema_issues(doc, "vnfd"))
+    data = doc.data
+    if not isinstance(data, dict):
+        return None
+    vnfd = dict(data)
+    if metadata is not None:
+        name, vendor = data.get("name"), data.get("vendor")
+        if isinstance(name, str) and metadata.name and name != metadata.name:
+            issues.append(doc.issue("/name", f"VNFD name '{name}' differs from the name "
+                                             f"'{metadata.name}' in {METADATA}"))
+        if vendor is None and metadata.vendor:
+            vnfd["vendor"] = metadata.vendor
+        elif isinstance(vendor, str) and metadata.vendor and vendor != metadata.vendor:
+            issues.append(doc.issue("/vendor", f"VNFD vendor '{vendor}' differs from the vendor "
+                                               f"'{metadata.vendor}' in {METADATA}"))
+
+    raw = metadata.raw if metadata is not None else {}
+    has_image_source = metadata is not None and ("image" in raw or bool(raw.get("images")))
+    links = data.get("virtual_link")
+    link_names = {vl["name"] for vl in links if isinstance(vl, dict) and isinstance(vl.get("name"), str)} \
+        if isinstance(links, list) else set()
+    vdus = data.get("vdu")
+    for i, vdu in enumerate(vdus if isinstance(vdus, list) else []):
+        if not isinstance(vdu, dict):
+            continue
+        pointer = f"/vdu/{i}"
+        images = vdu.get("vm_image")
+        if _needs_image(images):
+            if metadata is not None and not has_image_source:
+                issues.append(doc.issue(f"{pointer}/vm_image", f"vm_image is empty and {METADATA} "
+                                                                "names no image to fill it"))
+        elif isinstance(images, list):
+            for j, image in enumerate(images):
+                if isinstance(image, str) and not image.strip():
+                    issues.append(doc.issue(f"{pointer}/vm_image/{j}", "empty image name"))
+        if link_names:
+            _check_link_references(doc, vdu, pointer, link_names, issues)
+    return vnfd
+
+
+def _check_link_references(doc: SourceDoc, vdu: dict, pointer: str, link_names: set[str],
+                           issues: list[Issue]) -> None:
+    # Without virtual_link in the VNFD, Open Baton leaves the references to the NSD.
+    vnfcs = vdu.get("vnfc")
+    for j, vnfc in enumerate(vnfcs if isinstance(vnfcs, list) else []):
+        points = vnfc.get("connection_point") if isinstance(vnfc, dict) else None
+        for k, point in enumerate(points if isinstance(points, list) else []):
+            ref = point.get("virtual_link_reference") if isinstance(point, dict) else None
+            if isinstance(ref, str) and ref and ref not in link_names:
+                issues.append(doc.issue(
+                    f"{pointer}/vnfc/{j}/connection_point/{k}/virtual_link_reference",
+                    f"'{ref}' is not a virtual_link of this VNFD "
+                    f"(known: {', '.join(sorted(link_names))})"))
+
+
+# values -------------------------------------------------------------------------------
+def _needs_image(value: Any) -> bool:
+    return value is None or (isinstance(value, list)
+                             and all(isinstance(v, str) and not v.strip() for v in value))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return ()
+
+
+def _version(doc: SourceDoc, pointer: str) -> str | None:
+    value = doc.data.get(pointer[1:])
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # As written: YAML 1.1 would turn "1.10" into 1.1.
+        return doc.texts.get(pointer, str(value))
+    return None
+
+
+def _upload(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value.strip().lower() in UPLOAD_VALUES:
+        return value.strip().lower()
+    return None
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+def _flag(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def _link(doc: SourceDoc, pointer: str, value: Any, issues: list[Issue]) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        issues.append(doc.issue(pointer, f"'{value}' is not an http or https URL"))
+        return None
+    return value
+
+
+def _image_member(value: str) -> str:
+    parts = [p for p in value.split("/") if p not in ("", ".")]
+    return "/".join(parts)
+
+
+# JSON Schema --------------------------------------------------------------------------
+@functools.cache
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    text = resources.files("nfvo").joinpath("schemas", f"{name}.json").read_text("utf-8")
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
+def _schema_issues(doc: SourceDoc, schema: str) -> list[Issue]:
+    found: list[Issue] = []
+    for error in _validator(schema).iter_errors(doc.data):
+        pointer = "".join(child_pointer("", part) for part in error.absolute_path)
+        if error.validator == "required":
+            found.extend(doc.issue(child_pointer(pointer, key), f"'{key}' is required")
+                         for key in error.validator_value if key not in error.instance)
+        elif error.validator == "additionalProperties":
+            known = error.schema.get("properties", {})
+            for key in error.instance:
+                if key not in known:
+                    close = difflib.get_close_matches(key, known, n=1)
+                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    found.append(doc.issue(child_pointer(pointer, key), f"unknown key '{key}'{hint}"))
+        else:
+            found.append(doc.issue(pointer, _schema_message(error)))
+    # iter_errors yields one "required" error per missing key; each lists them all.
+    return list(dict.fromkeys(found))
+
+
+_TYPE_NAMES = {"string": "a string", "array": "a list", "object": "a mapping", "integer": "an integer",
+               "number": "a number", "boolean": "a boolean", "null": "null"}
+
+
+def _schema_message(error: jsonschema.ValidationError) -> str:
+    if isinstance(error.schema, dict) and "x-message" in error.schema:
+        return error.schema["x-message"]
+    value = error.validator_value
+    if error.validator == "type":
+        wanted = [value] if isinstance(value, str) else value
+        return f"must be {' or '.join(_TYPE_NAMES[t] for t in wanted)}, not {_kind(error.instance)}"
+    if error.validator in ("minLength", "minProperties") or (error.validator == "minItems" and value == 1):
+        return "must not be empty"
+    if error.validator == "minItems":
+        return f"must have at least {value} items"
+    if error.validator == "minimum":
+        return f"must be at least {value}"
+    if error.validator == "enum":
+        return f"must be one of {', '.join(map(str, value))} (got {error.instance!r})"
+    return error.message
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__}"

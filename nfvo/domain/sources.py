@@ -1,0 +1,207 @@
+"""Parse YAML and JSON text into plain values, keeping the source line of every JSON pointer."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import json_source_map
+import yaml
+from yaml.composer import ComposerError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.reader import ReaderError
+
+from nfvo.errors import Issue, ValidationFailed
+
+MAX_DEPTH = 64
+
+
+@dataclass
+class SourceDoc:
+    """A parsed document: ``data`` plus the 1-based line of each JSON pointer inside it.
+
+    ``texts`` holds the source text of every YAML scalar by pointer, so that a value the
+    YAML 1.1 rules turned into a number (``version: 1.10``) can be read back as written.
+    """
+
+    file: str
+    data: Any
+    lines: dict[str, int] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def line_of(self, pointer: str) -> int | None:
+        """Line of the pointer, or of its nearest ancestor that has one."""
+        while True:
+            if pointer in self.lines:
+                return self.lines[pointer]
+            if not pointer:
+                return None
+            pointer = pointer.rsplit("/", 1)[0]
+
+    def issue(self, pointer: str, message: str) -> Issue:
+        """An :class:`Issue` about ``pointer`` in this document."""
+        return Issue(message, self.file, self.line_of(pointer), pointer)
+
+
+def child_pointer(pointer: str, key: str | int) -> str:
+    """``pointer`` extended by one key or index, escaped as RFC 6901 requires."""
+    return f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+
+
+# YAML ---------------------------------------------------------------------------------
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases and deep nesting, and collects key problems."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.depth = 0
+        self.key_problems: list[tuple[str, int]] = []
+
+    def compose_node(self, parent, index):
+        # Refusing aliases outright is what makes alias bombs ("billion laughs") harmless.
+        if self.check_event(yaml.AliasEvent):
+            raise ComposerError(None, None, "YAML aliases (*name) are not allowed",
+                                self.peek_event().start_mark)
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels",
+                                    self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, MappingNode):
+            self.flatten_mapping(node)
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, str):
+                self.key_problems.append(
+                    (f"mapping keys must be strings, not {type(key).__name__} ({key_node.value!r})", line))
+            elif key in seen:
+                self.key_problems.append((f"duplicate key {key!r}", line))
+            seen.add(key if isinstance(key, str) else repr(key))
+        return super().construct_mapping(node, deep)
+
+
+def _yaml_lines(node: Node, pointer: str, lines: dict[str, int], texts: dict[str, str]) -> None:
+    lines.setdefault(pointer, node.start_mark.line + 1)
+    if isinstance(node, ScalarNode):
+        texts[pointer] = node.value
+    elif isinstance(node, MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, ScalarNode):
+                path = child_pointer(pointer, key_node.value)
+                lines.setdefault(path, key_node.start_mark.line + 1)
+                _yaml_lines(value_node, path, lines, texts)
+    elif isinstance(node, SequenceNode):
+        for index, item in enumerate(node.value):
+            _yaml_lines(item, child_pointer(pointer, index), lines, texts)
+
+
+def load_yaml(text: str, file: str) -> SourceDoc:
+    """Parse YAML with ``yaml.SafeLoader`` semantics (YAML 1.1: unquoted ``true`` is a bool).
+
+    Mapping keys must be strings and unique; aliases are refused and nesting is capped at
+    ``MAX_DEPTH``.  Raises ValidationFailed listing each problem as ``Issue(file, line, message)``.
+    """
+    loader = None
+    try:
+        loader = _StrictLoader(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = ", ".join(p for p in (exc.context, exc.problem) if p)
+        raise _failed(file, "YAML", [Issue(f"invalid YAML: {problem}", file,
+                                           mark.line + 1 if mark else None)]) from None
+    except ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise _failed(file, "YAML", [Issue(f"invalid YAML: {exc.reason}", file, line)]) from None
+    except RecursionError:
+        raise _failed(file, "YAML", [Issue("invalid YAML: nested too deeply", file)]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if loader.key_problems:
+        raise _failed(file, "YAML", [Issue(msg, file, line) for msg, line in loader.key_problems])
+    lines: dict[str, int] = {}
+    texts: dict[str, str] = {}
+    if node is not None:
+        _yaml_lines(node, "", lines, texts)
+    return SourceDoc(file, data, lines, texts)
+
+
+# JSON ---------------------------------------------------------------------------------
+class _RefusedConstant(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _RefusedConstant(name)
+
+
+def load_json(text: str, file: str) -> SourceDoc:
+    """Parse JSON; duplicate keys and NaN/Infinity are errors.
+
+    Raises ValidationFailed with ``Issue(file, line, message)`` for a syntax error (line
+    from the decoder) and one Issue per duplicate key (line and pointer of the repeat).
+    """
+    duplicates: list[tuple[dict, str]] = []  # holds each dict alive so its id() stays unique
+
+    def pairs(items: list[tuple[str, Any]]) -> dict:
+        obj: dict = {}
+        for key, value in items:
+            if key in obj:
+                duplicates.append((obj, key))
+            obj[key] = value
+        return obj
+
+    try:
+        data = json.loads(text, object_pairs_hook=pairs, parse_constant=_refuse_constant)
+    except _RefusedConstant as exc:
+        raise _failed(file, "JSON", [Issue(f"JSON syntax error: {exc} is not allowed", file)]) from None
+    except json.JSONDecodeError as exc:
+        raise _failed(file, "JSON", [Issue(f"JSON syntax error: {exc.msg}", file, exc.lineno)]) from None
+    except RecursionError:
+        raise _failed(file, "JSON", [Issue("JSON is nested too deeply", file)]) from None
+    lines = _json_lines(text)
+    if duplicates:
+        where = _pointers_of_dicts(data)
+        issues = []
+        for obj, key in duplicates:
+            if id(obj) in where:  # a dict that was itself overwritten by a duplicate is gone
+                pointer = child_pointer(where[id(obj)], key)
+                issues.append(Issue(f"duplicate key {key!r}", file, lines.get(pointer), pointer))
+        raise _failed(file, "JSON", issues)
+    return SourceDoc(file, data, lines)
+
+
+def _json_lines(text: str) -> dict[str, int]:
+    try:
+        entries = json_source_map.calculate(text)
+    except Exception:  # lines are a convenience: the text already parsed as JSON
+        return {"": 1}
+    return {pointer: (entry.key_start or entry.value_start).line + 1
+            for pointer, entry in entries.items()}
+
+
+def _pointers_of_dicts(data: Any) -> dict[int, str]:
+    found: dict[int, str] = {}
+    todo = [(data, "")]
+    while todo:
+        value, pointer = todo.pop()
+        if isinstance(value, dict):
+            found[id(value)] = pointer
+            todo.extend((v, child_pointer(pointer, k)) for k, v in value.items())
+        elif isinstance(value, list):
+            todo.extend((v, child_pointer(pointer, i)) for i, v in enumerate(value))
+    return found
+
+
+def _failed(file: str, kind: str, issues: list[Issue]) -> ValidationFailed:
+    return ValidationFailed(f"{file} is not valid {kind}", errors=issues)

@@ -1,0 +1,226 @@
+"""The one exception tree: every error a user can meet, with its HTTP status, slug and title.
+
+Each class carries a stable ``slug`` (the last part of the problem ``type`` URI), an
+HTTP ``status`` and a short ``title``.  ``nfvo.api.problems`` renders any
+:class:`NfvoError` as RFC 9457 ``application/problem+json`` that also carries Open
+Baton's ``code`` and ``message``.  ``docs/errors.md`` documents every slug; a test
+walks this tree to keep the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One validation finding: what is wrong, and where.
+
+    ``file`` is the path inside the package (``Metadata.yaml``), ``line`` is 1-based,
+    ``pointer`` is an RFC 6901 JSON pointer to the field inside that file
+    (``/image/upload``); any of them may be ``None`` when it does not apply.
+    """
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    pointer: str | None = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    def __str__(self) -> str:
+        where = ":".join(str(p) for p in (self.file, self.line) if p is not None)
+        field = f" {self.pointer}" if self.pointer else ""
+        return f"{where}{field}: {self.message}" if (where or field) else self.message
+
+
+class NfvoError(Exception):
+    """Base of every error nfvo reports to a user."""
+
+    status = 500
+    slug = "internal-error"
+    title = "Internal error"
+    #: True when the same call may succeed later (workers retry only these).
+    retryable = False
+
+    def __init__(self, detail: str | None = None, *, errors: Iterable[Issue] = ()):
+        self.detail = detail or self.title
+        self.errors = list(errors)
+        super().__init__(self.detail)
+
+    def to_problem(self) -> dict:
+        """The RFC 9457 body (without ``instance``), plus Open Baton's ``code``/``message``."""
+        body = {
+            "type": f"https://nfvo.dev/problems/{self.slug}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.status,
+            "message": self.detail,
+        }
+        if self.errors:
+            body["errors"] = [e.to_dict() for e in self.errors]
+        return body
+
+
+# 400 ---------------------------------------------------------------------------------
+class BadRequest(NfvoError):
+    status, slug, title = 400, "bad-request", "Bad request"
+
+
+class MissingFile(BadRequest):
+    slug, title = "missing-file", "The multipart field 'file' is missing"
+
+
+# 401 / 403 ---------------------------------------------------------------------------
+class Unauthenticated(NfvoError):
+    status, slug, title = 401, "unauthenticated", "Authentication required"
+
+
+class InvalidCredentials(Unauthenticated):
+    slug, title = "invalid-credentials", "Invalid credentials"
+
+
+class Forbidden(NfvoError):
+    status, slug, title = 403, "forbidden", "Not allowed"
+
+
+# 404 ---------------------------------------------------------------------------------
+class NotFound(NfvoError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class ProjectNotFound(NotFound):
+    slug, title = "project-not-found", "Project not found"
+
+
+class PackageNotFound(NotFound):
+    slug, title = "package-not-found", "VNF package not found"
+
+
+class VnfdNotFound(NotFound):
+    slug, title = "vnfd-not-found", "VNF descriptor not found"
+
+
+class VimNotFound(NotFound):
+    slug, title = "vim-not-found", "VIM instance not found"
+
+
+class JobNotFound(NotFound):
+    slug, title = "job-not-found", "Job not found"
+
+
+# 409 ---------------------------------------------------------------------------------
+class Conflict(NfvoError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class DuplicatePackage(Conflict):
+    slug, title = "duplicate-package", "This VNF package is already onboarded"
+
+
+class DuplicateVim(Conflict):
+    slug, title = "duplicate-vim", "A VIM instance with this name already exists"
+
+
+class InUse(Conflict):
+    slug, title = "in-use", "Still in use"
+
+
+# 413 ---------------------------------------------------------------------------------
+class TooLarge(NfvoError):
+    status, slug, title = 413, "too-large", "Content too large"
+
+
+# 415 ---------------------------------------------------------------------------------
+class UnsupportedMediaType(NfvoError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+# 422 ---------------------------------------------------------------------------------
+class Unprocessable(NfvoError):
+    status, slug, title = 422, "unprocessable", "Unprocessable content"
+
+
+class ValidationFailed(Unprocessable):
+    """Input was read but is wrong; ``errors`` lists every finding at once."""
+
+    slug, title = "validation-failed", "Validation failed"
+
+
+class UnsafeArchive(Unprocessable):
+    """An archive member is hostile (``..``, absolute path, link, device) or over a limit."""
+
+    slug, title = "unsafe-archive", "Unsafe or malformed archive"
+
+
+class FetchRefused(Unprocessable):
+    """A link points where nfvo must not go (scheme, loopback/private address)."""
+
+    slug, title = "fetch-refused", "Link refused"
+
+
+class FetchFailed(Unprocessable):
+    """A link could not be fetched (HTTP error, timeout, size limit, git failure)."""
+
+    slug, title = "fetch-failed", "Link could not be fetched"
+
+
+class ImageResolutionFailed(Unprocessable):
+    """An image could not be resolved on a VIM by the Open Baton rules."""
+
+    slug, title = "image-resolution-failed", "Image could not be resolved"
+
+
+class ImageVerificationFailed(Unprocessable):
+    """The VIM holds different bytes than nfvo streamed to it."""
+
+    slug, title = "image-verification-failed", "Image checksum mismatch"
+
+
+class NoMatchingVim(Unprocessable):
+    slug, title = "no-matching-vim", "No VIM instance of the package's vim_types"
+
+
+class VimRejectedCredentials(Unprocessable):
+    slug, title = "vim-auth-failed", "The VIM refused the credentials"
+
+
+class VimUnsupported(Unprocessable):
+    slug, title = "vim-unsupported", "The VIM driver does not support this"
+
+
+class DriverNotInstalled(Unprocessable):
+    slug, title = "driver-not-installed", "No VIM driver of this type is installed"
+
+
+class DriverBroken(Unprocessable):
+    slug, title = "driver-broken", "The VIM driver plugin cannot be loaded"
+
+
+# 502 / 503 ---------------------------------------------------------------------------
+class VimFailed(NfvoError):
+    """The VIM answered with an error nfvo cannot attribute to the input."""
+
+    status, slug, title = 502, "vim-failed", "The VIM reported an error"
+
+
+class VimUnavailable(NfvoError):
+    status, slug, title = 503, "vim-unavailable", "The VIM cannot be reached"
+    retryable = True
+
+
+class JobTimeout(NfvoError):
+    status, slug, title = 504, "job-timeout", "The job did not finish in time"
+
+
+def all_error_classes() -> list[type[NfvoError]]:
+    """Every class of the tree, the root first (used by the docs test)."""
+    seen, todo = [], [NfvoError]
+    while todo:
+        cls = todo.pop(0)
+        seen.append(cls)
+        todo.extend(cls.__subclasses__())
+    return seen

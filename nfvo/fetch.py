@@ -1,0 +1,683 @@
+"""Outbound fetching: the link policy, pinned streaming HTTP downloads, hardened shallow git clones."""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import os
+import pathlib
+import re
+import shutil
+import socket
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Collection, Iterator, Sequence
+from urllib.parse import SplitResult, quote, urljoin, urlsplit
+
+import git
+import urllib3
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import ConnectTimeoutError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
+
+from nfvo.errors import FetchFailed, FetchRefused, Issue, TooLarge
+
+try:  # requests' CA bundle when present, else the system store (urllib3's default)
+    import certifi
+
+    _CA_CERTS: str | None = certifi.where()
+except ImportError:  # pragma: no cover
+    _CA_CERTS = None
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: ``(host, port) -> addresses``; the default asks the system resolver (``getaddrinfo``).
+Resolver = Callable[[str, int], Sequence[str]]
+
+HTTP_SCHEMES = ("http", "https")
+GIT_SCHEMES = ("https", "http", "git", "ssh")
+_DEFAULT_PORTS = {"http": 80, "https": 443, "git": 9418, "ssh": 22}
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_HOST_NAME = re.compile(r"^[a-z0-9_](?:[a-z0-9_.-]{0,252})$")
+_REMOTE_HELPER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+.-]*::")
+_SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/:\[\]]+)@)?(?P<host>\[[^\]/@]+\]|[^@/:\[\]]+):(?P<path>.*)$")
+_USERINFO_IN_TEXT = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#'\"]*@")
+_MAX_URL = 4096
+_MAX_STDERR = 600
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """Where and how much nfvo may fetch.
+
+    ``allow`` lists host names (exact, case-insensitive) and IPs/CIDRs that may be
+    fetched although they are loopback, private or otherwise non-public (the operator's
+    ``NFVO_FETCH_ALLOW``).  A malformed CIDR raises ``ValueError`` at construction, so a
+    bad setting fails at start-up, not at the first fetch.
+    """
+
+    allow: tuple[str, ...] = ()
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0  # per read, not total
+    total_timeout: float = 3600.0  # whole download
+    max_bytes: int = 64 * 2**30
+    git_timeout: float = 120.0
+    max_redirects: int = 5
+
+    def __post_init__(self) -> None:
+        _allow_rules(tuple(self.allow))
+
+    @classmethod
+    def from_allow_string(cls, allow: str, **kw) -> FetchPolicy:
+        """A policy whose ``allow`` is the comma-separated ``allow`` (blanks ignored)."""
+        entries = tuple(e.strip() for e in (allow or "").split(",") if e.strip())
+        return cls(allow=entries, **kw)
+
+
+# --- the address policy (pure apart from name resolution) -----------------------------
+
+
+@lru_cache(maxsize=64)
+def _allow_rules(allow: tuple[str, ...]) -> tuple[frozenset[str], tuple[IPNetwork, ...]]:
+    names, networks = set(), []
+    for entry in allow:
+        text = entry.strip().lower()
+        if text.startswith("[") and text.endswith("]"):
+            text = text[1:-1]
+        if "/" in text or ":" in text or re.fullmatch(r"[0-9.]+", text):
+            try:
+                networks.append(ipaddress.ip_network(text, strict=False))
+            except ValueError as exc:
+                raise ValueError(f"fetch allow-list entry {entry!r} is not an IP address or CIDR: {exc}") from None
+        elif text:
+            names.add(text.rstrip("."))
+    return frozenset(names), tuple(networks)
+
+
+def address_refusal(address: IPAddress | str) -> str | None:
+    """Why ``address`` is not a public unicast address, or ``None`` when it is one.
+
+    Guards against requests to the service's own host (loopback), the internal network
+    (RFC 1918, ULA, CGNAT), cloud metadata (link-local 169.254.169.254), broadcast and
+    multicast, and IPv6 spellings that embed such an IPv4 address (IPv4-mapped
+    ``::ffff:a.b.c.d``, 6to4 ``2002::/16``).
+    """
+    ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            inner = address_refusal(ip.ipv4_mapped)
+            return f"IPv4-mapped {inner}" if inner else None
+        if ip.sixtofour is not None and (inner := address_refusal(ip.sixtofour)):
+            return f"6to4 of a {inner} address"
+    for attribute, reason in (
+        ("is_unspecified", "unspecified"),
+        ("is_loopback", "loopback"),
+        ("is_link_local", "link-local"),
+        ("is_multicast", "multicast"),
+        ("is_private", "private"),
+        ("is_reserved", "reserved"),
+    ):
+        if getattr(ip, attribute):
+            return reason
+    if not ip.is_global:
+        return "not globally routable"
+    return None
+
+
+def _allowed_by_policy(ip: IPAddress, policy: FetchPolicy) -> bool:
+    _, networks = _allow_rules(tuple(policy.allow))
+    candidates = [ip]
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        candidates.append(ip.ipv4_mapped)
+    return any(c in net for c in candidates for net in networks)
+
+
+def _system_resolver(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    return [info[4][0] for info in infos]
+
+
+def _resolve(url: str, host: str, port: int, resolver: Resolver | None) -> list[IPAddress]:
+    try:
+        raw = (resolver or _system_resolver)(host, port)
+    except UnicodeError:
+        raise _refused(url, f"the host name {host!r} is not valid") from None
+    except OSError as exc:
+        raise _failed(url, f"cannot resolve host {host!r} ({exc.strerror or exc})") from None
+    addresses: list[IPAddress] = []
+    for text in raw:
+        ip = ipaddress.ip_address(text)
+        if ip not in addresses:
+            addresses.append(ip)
+    if not addresses:
+        raise _failed(url, f"host {host!r} has no address")
+    return addresses
+
+
+def _checked_addresses(
+    url: str, host: str, port: int, policy: FetchPolicy, resolver: Resolver | None = None
+) -> list[IPAddress]:
+    """Resolve ``host`` and refuse unless every address is public or allowed.
+
+    *Every* address, not just the first: a name with one public and one private
+    record must not reach the private one through the connection's fallback order.
+    """
+    addresses = _resolve(url, host, port, resolver)
+    names, _ = _allow_rules(tuple(policy.allow))
+    if host.rstrip(".") in names:
+        return addresses
+    for ip in addresses:
+        if _allowed_by_policy(ip, policy):
+            continue
+        reason = address_refusal(ip)
+        if reason:
+            shown = f"host {host!r} resolves to {ip}" if host != str(ip) else f"{ip}"
+            raise _refused(url, f"{shown} is a {reason} address; nfvo fetches only from public addresses")
+    return addresses
+
+
+# --- URL parsing ----------------------------------------------------------------------
+
+
+def redact(text: str) -> str:
+    """``text`` with the userinfo (``user:password@``) of every URL in it removed."""
+    return _USERINFO_IN_TEXT.sub(lambda m: m.group("scheme"), text)
+
+
+def _refused(url: str, reason: str) -> FetchRefused:
+    message = f"Refused to fetch {redact(url)}: {reason}"
+    return FetchRefused(message, errors=[Issue(message)])
+
+
+def _failed(url: str, reason: str) -> FetchFailed:
+    message = f"Could not fetch {redact(url)}: {reason}"
+    return FetchFailed(message, errors=[Issue(message)])
+
+
+def _refuse_unsafe_characters(url: object) -> str:
+    if not isinstance(url, str) or not url:
+        raise _refused(str(url), "the link is empty or not text")
+    if len(url) > _MAX_URL:
+        raise _refused(url[:80] + "...", f"the link is longer than {_MAX_URL} characters")
+    # urlsplit silently drops tabs and newlines, and parsers disagree on backslashes:
+    # refuse them instead of guessing which host was meant.
+    if any(c <= " " or c == "\x7f" for c in url) or "\\" in url:
+        raise _refused(url.encode("unicode_escape").decode("ascii"), "the link holds whitespace, control characters or a backslash")
+    return url
+
+
+def _normalise_host(url: str, host: str | None) -> str:
+    if not host:
+        raise _refused(url, "the link has no host")
+    host = host.lower()
+    if ":" in host:  # IPv6 literal (urlsplit already dropped the brackets)
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise _refused(url, f"{host!r} is not a valid IPv6 address") from None
+        return host
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise _refused(url, f"the host name {host!r} is not valid") from None
+    if not _HOST_NAME.match(host) or ".." in host:
+        raise _refused(url, f"the host name {host!r} is not valid")
+    return host
+
+
+@dataclass(frozen=True)
+class _Target:
+    url: str
+    scheme: str
+    host: str  # lower-case, ASCII (IDNA) name or IP literal without brackets
+    port: int
+    parts: SplitResult
+
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == _DEFAULT_PORTS[self.scheme] else f"{host}:{self.port}"
+
+    @property
+    def request_target(self) -> str:
+        # Non-ASCII would break the request line; existing %-escapes are kept.
+        path = quote(self.parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
+        query = quote(self.parts.query, safe="/%:@!$&'()*+,;=-._~?")
+        return f"{path}?{query}" if query else path
+
+
+def _parse_http_url(url: object, schemes: Collection[str]) -> _Target:
+    url = _refuse_unsafe_characters(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise _refused(url, f"the link is malformed ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in schemes or scheme not in _DEFAULT_PORTS:
+        allowed = ", ".join(sorted(schemes))
+        raise _refused(url, f"the scheme {scheme or '(none)'!r} is not allowed (allowed: {allowed})")
+    if "@" in parts.netloc:
+        raise _refused(url, "links must not carry user information (user@host)")
+    host = _normalise_host(url, parts.hostname)
+    return _Target(url, scheme, host, port or _DEFAULT_PORTS[scheme], parts)
+
+
+def check_url(
+    url: str,
+    policy: FetchPolicy,
+    *,
+    schemes: Collection[str] = HTTP_SCHEMES,
+    resolver: Resolver | None = None,
+) -> None:
+    """Raise :class:`FetchRefused` unless nfvo may fetch ``url``.
+
+    Guards against server-side request forgery: the scheme must be in ``schemes``; the
+    link must carry no userinfo (``http://public@10.0.0.1/`` tricks), whitespace,
+    control characters or backslashes (parser-differential tricks); and *every*
+    address the host resolves to must be public or allowed by ``policy.allow`` (an
+    allowed host name admits all its addresses).  Numeric oddities such as
+    ``http://2130706433/`` or ``http://0x7f.1/`` are judged by what the resolver makes
+    of them (127.0.0.1), never by their spelling.  A host that does not resolve raises
+    :class:`FetchFailed`.  ``resolver`` replaces ``getaddrinfo`` (tests).
+    Idempotent; no connection is made.
+    """
+    _check_target(url, policy, schemes, resolver)
+
+
+def _check_target(
+    url: str, policy: FetchPolicy, schemes: Collection[str], resolver: Resolver | None = None
+) -> tuple[_Target, list[IPAddress]]:
+    target = _parse_http_url(url, schemes)
+    return target, _checked_addresses(url, target.host, target.port, policy, resolver)
+
+
+# --- HTTP -----------------------------------------------------------------------------
+
+
+class HttpStream(io.RawIOBase):
+    """The body of one GET, read in chunks (never buffered whole).
+
+    ``url`` is the final URL after redirects, ``size`` the Content-Length if given.
+    Each read raises :class:`TooLarge` past ``max_bytes`` and :class:`FetchFailed` when
+    one read waits longer than ``read_timeout``, the download outlasts
+    ``total_timeout`` or the connection breaks (including a body shorter than its
+    Content-Length).
+    """
+
+    def __init__(self, url: str, response, pool, policy: FetchPolicy, deadline: float):
+        super().__init__()
+        self.url = url
+        self.content_type: str | None = response.headers.get("Content-Type")
+        length = response.headers.get("Content-Length")
+        self.size: int | None = int(length) if length and length.isdigit() else None
+        self.bytes_read = 0
+        self._response = response
+        self._pool = pool
+        self._policy = policy
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.closed:
+            raise ValueError("I/O operation on closed HttpStream")
+        view = memoryview(buffer).cast("B")
+        if not len(view):
+            return 0
+        policy = self._policy
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise _failed(self.url, f"the download took longer than {policy.total_timeout:g} s")
+        wait = min(policy.read_timeout, remaining)
+        self._set_read_timeout(wait)
+        # One byte more than the limit allows tells "exactly the limit" from "over it".
+        want = min(len(view), policy.max_bytes - self.bytes_read + 1)
+        try:
+            data = self._response.read(want, decode_content=False)
+        except (Urllib3Timeout, TimeoutError):
+            if wait < policy.read_timeout:
+                raise _failed(self.url, f"the download took longer than {policy.total_timeout:g} s") from None
+            raise _failed(self.url, f"no data received for {policy.read_timeout:g} s") from None
+        except (Urllib3Error, OSError) as exc:
+            raise _failed(self.url, f"the connection broke ({exc})") from None
+        self.bytes_read += len(data)
+        if self.bytes_read > policy.max_bytes:
+            raise TooLarge(
+                f"{redact(self.url)} is larger than {policy.max_bytes} bytes",
+                errors=[Issue(f"{redact(self.url)} is larger than {policy.max_bytes} bytes")],
+            )
+        view[: len(data)] = data
+        return len(data)
+
+    def _set_read_timeout(self, seconds: float) -> None:
+        # The socket timeout bounds each recv; setting it per read also caps the last
+        # read at the remaining total time.
+        sock = getattr(getattr(self._response, "connection", None), "sock", None)
+        if sock is not None:
+            sock.settimeout(seconds)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._response.close()
+            finally:
+                self._pool.close()
+        super().close()
+
+
+def _pool_for(target: _Target, ip: IPAddress, timeout: urllib3.Timeout):
+    common = dict(port=target.port, timeout=timeout, maxsize=1, retries=False)
+    if target.scheme == "https":
+        tls: dict = dict(cert_reqs="CERT_REQUIRED", ca_certs=_CA_CERTS)
+        if not _is_ip(target.host):
+            # Connect to the checked IP, but do SNI and certificate checks for the name.
+            tls.update(server_hostname=target.host, assert_hostname=target.host)
+        return urllib3.HTTPSConnectionPool(str(ip), **common, **tls)
+    return urllib3.HTTPConnectionPool(str(ip), **common)
+
+
+def _get(target: _Target, addresses: list[IPAddress], policy: FetchPolicy, deadline: float):
+    """GET ``target`` from the first checked address that accepts the connection."""
+    headers = {
+        "Host": target.host_header,
+        "User-Agent": "nfvo-fetch/1",
+        "Accept": "*/*",
+        "Accept-Encoding": "identity",
+        "Connection": "close",
+    }
+    last_error: Exception | None = None
+    for ip in addresses:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _failed(target.url, f"the download took longer than {policy.total_timeout:g} s")
+        timeout = urllib3.Timeout(
+            connect=min(policy.connect_timeout, remaining), read=min(policy.read_timeout, remaining)
+        )
+        pool = _pool_for(target, ip, timeout)
+        try:
+            response = pool.urlopen(
+                "GET",
+                target.request_target,
+                headers=headers,
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                decode_content=False,
+                assert_same_host=False,
+            )
+        except ConnectTimeoutError as exc:  # refused, unreachable or silent: try the next address
+            pool.close()
+            last_error = exc
+            continue
+        except Urllib3Timeout:
+            pool.close()
+            raise _failed(target.url, "the server did not answer in time") from None
+        except (Urllib3Error, OSError) as exc:
+            pool.close()
+            raise _failed(target.url, f"the request failed ({exc})") from None
+        return response, pool
+    raise _failed(target.url, f"cannot connect ({last_error})")
+
+
+def _open_stream(url: str, policy: FetchPolicy) -> HttpStream:
+    deadline = time.monotonic() + policy.total_timeout
+    current = url
+    for _hop in range(policy.max_redirects + 1):
+        target, addresses = _check_target(current, policy, HTTP_SCHEMES)
+        response, pool = _get(target, addresses, policy, deadline)
+        status = response.status
+        if status in _REDIRECTS:
+            location = response.headers.get("Location")
+            response.close()
+            pool.close()
+            if not location:
+                raise _failed(current, f"HTTP {status} redirect without a Location header")
+            current = urljoin(current, location)
+            continue
+        stream = HttpStream(current, response, pool, policy, deadline)
+        if not 200 <= status < 300:
+            stream.close()
+            raise _failed(current, f"the server answered HTTP {status} {response.reason or ''}".rstrip())
+        if stream.size is not None and stream.size > policy.max_bytes:
+            stream.close()
+            message = f"{redact(current)} is {stream.size} bytes, more than the limit of {policy.max_bytes}"
+            raise TooLarge(message, errors=[Issue(message)])
+        return stream
+    raise _failed(url, f"more than {policy.max_redirects} redirects (last: {redact(current)})")
+
+
+@contextmanager
+def open_http(url: str, policy: FetchPolicy) -> Iterator[HttpStream]:
+    """Stream a GET of ``url``; the stream is closed on exit.
+
+    Redirects (301/302/303/307/308) are followed by hand, at most
+    ``policy.max_redirects``, every hop checked by :func:`check_url` before any
+    connection to it.  Against DNS rebinding the host is resolved once, every address
+    checked, and urllib3 then connects to a checked IP itself (the pool's host is the
+    IP) while the ``Host`` header, TLS SNI and certificate verification use the name;
+    nothing resolves the name a second time.  Environment proxies are therefore not
+    used.  Non-2xx answers and connection or time-outs raise :class:`FetchFailed`
+    naming the URL; a Content-Length over ``max_bytes`` raises :class:`TooLarge` at once.
+    """
+    stream = _open_stream(url, policy)
+    try:
+        yield stream
+    finally:
+        stream.close()
+
+
+# --- git ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GitCheckout:
+    """A shallow clone: ``files`` are the top-level regular files (no ``.git``, no links);
+    ``symlinks`` lists every symbolic link in the tree (paths relative to ``path``),
+    which a caller must refuse or skip, never follow.  ``url`` is the cloned URL
+    without userinfo."""
+
+    path: pathlib.Path
+    commit: str
+    url: str
+    files: tuple[str, ...]
+    symlinks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _GitTarget:
+    scheme: str
+    host: str
+    port: int
+    url: str
+
+
+def _parse_git_url(url: object) -> _GitTarget:
+    url = _refuse_unsafe_characters(url)
+    if url.startswith("-"):
+        raise _refused(url, "a link must not start with '-' (it would be read as a git option)")
+    if _REMOTE_HELPER.match(url):
+        raise _refused(url, "git remote helpers (transport::address, e.g. ext::) are not allowed")
+    try:  # GitPython's own guards, on top of ours
+        git.Git.check_unsafe_protocols(url)
+        git.Git.check_unsafe_options(options=[url], unsafe_options=git.Repo.unsafe_git_clone_options)
+    except (git.exc.UnsafeProtocolError, git.exc.UnsafeOptionError) as exc:
+        raise _refused(url, f"unsafe git link ({exc})") from None
+    if "://" in url:
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:
+            raise _refused(url, f"the link is malformed ({exc})") from None
+        scheme = parts.scheme.lower()
+        if scheme not in GIT_SCHEMES:
+            raise _refused(url, f"the scheme {scheme!r} is not allowed (allowed: {', '.join(GIT_SCHEMES)})")
+        if parts.netloc.count("@") > 1:
+            raise _refused(url, "the link has more than one '@' before the host")
+        if (parts.username or "").startswith("-"):
+            raise _refused(url, "a user name must not start with '-'")
+        host = _normalise_host(url, parts.hostname)
+        return _GitTarget(scheme, host, port or _DEFAULT_PORTS[scheme], url)
+    match = _SCP_LIKE.match(url)
+    if not match:
+        raise _refused(url, "local paths are not allowed; use an https, http, git or ssh link")
+    if (match.group("user") or "").startswith("-"):
+        raise _refused(url, "a user name must not start with '-'")
+    host = match.group("host").strip("[]")
+    return _GitTarget("ssh", _normalise_host(url, host), 22, url)
+
+
+def _pinned_git_url(target: _GitTarget, addresses: list[IPAddress]) -> tuple[str, list[tuple[str, str]]]:
+    """The URL git is given plus extra config, so git connects to a checked address.
+
+    http(s): ``http.curloptResolve`` hands curl the checked addresses for the name (TLS
+    still verifies the name).  git://: the host is replaced by a checked IP.  ssh: not
+    pinned (ssh resolves the name itself; its host-key check is the guard there).
+    """
+    if target.scheme in ("http", "https") and not _is_ip(target.host):
+        listed = ",".join(f"[{ip}]" if ip.version == 6 else str(ip) for ip in addresses)
+        return target.url, [("http.curloptResolve", f"{target.host}:{target.port}:{listed}")]
+    if target.scheme == "git" and not _is_ip(target.host):
+        parts = urlsplit(target.url)
+        ip = addresses[0]
+        netloc = f"[{ip}]" if ip.version == 6 else str(ip)
+        if parts.port:
+            netloc += f":{parts.port}"
+        return parts._replace(netloc=netloc).geturl(), []
+    return target.url, []
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _git_environment(scheme: str, extra_config: list[tuple[str, str]]) -> dict[str, str]:
+    config = [
+        ("protocol.allow", "never"),  # no file://, ext::, submodule or redirect hops
+        (f"protocol.{scheme}.allow", "always"),
+        ("credential.helper", ""),  # an empty value clears every helper
+        ("core.askPass", ""),
+        ("core.hooksPath", os.devnull),
+        ("core.fsmonitor", "false"),
+        ("core.sshCommand", "ssh -o BatchMode=yes"),  # never prompt; GIT_SSH_COMMAND wins
+        ("core.protectNTFS", "true"),
+        ("core.protectHFS", "true"),
+        ("http.followRedirects", "false"),  # a redirect would skip the host check
+        ("transfer.fsckObjects", "true"),
+        ("submodule.recurse", "false"),
+        *extra_config,
+    ]
+    env = {
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ASKPASS": "",
+        "SSH_ASKPASS": "",
+        "SSH_ASKPASS_REQUIRE": "never",
+        "GIT_CONFIG_NOSYSTEM": "1",  # no system/global config: no insteadOf rewrites,
+        "GIT_CONFIG_GLOBAL": os.devnull,  # helpers or hooks from the host
+        "GIT_CONFIG_PARAMETERS": "",
+        "GIT_ALLOW_PROTOCOL": scheme,  # overrides protocol.allow, so set it ourselves
+        "GIT_PROTOCOL_FROM_USER": "0",
+        "GIT_CONFIG_COUNT": str(len(config)),
+    }
+    for index, (key, value) in enumerate(config):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    return env
+
+
+def _summarise_stderr(stderr: str) -> str:
+    lines = [line.strip() for line in redact(stderr or "").splitlines() if line.strip()]
+    text = "; ".join(lines[-4:]) or "no message from git"
+    return text if len(text) <= _MAX_STDERR else text[: _MAX_STDERR - 3] + "..."
+
+
+def _inventory(root: pathlib.Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    files, links = [], []
+    for dirpath, dirnames, filenames in os.walk(root):  # never follows links
+        here = pathlib.Path(dirpath)
+        if here == root and ".git" in dirnames:
+            dirnames.remove(".git")
+        for name in dirnames + filenames:
+            path = here / name
+            relative = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                links.append(relative)
+            elif here == root and name in filenames and path.is_file():
+                files.append(name)
+    return tuple(sorted(files)), tuple(sorted(links))
+
+
+def fetch_git(url: str, dest: str | os.PathLike, policy: FetchPolicy) -> GitCheckout:
+    """Shallow-clone ``url`` into ``dest`` (which must not exist) and describe the result.
+
+    Depth 1, default branch only, no tags, no submodules, run through GitPython with
+    ``kill_after_timeout=policy.git_timeout`` (git and its children are killed).
+    Allowed: ``https``, ``http``, ``git``, ``ssh`` URLs and scp-like ``user@host:path``.
+    Refused with :class:`FetchRefused` before git runs: remote helpers (``ext::``),
+    ``file://`` and local paths (reading the server's disk), links starting with ``-``
+    (option injection), control characters, and hosts whose addresses are not public
+    unless allowed by ``policy.allow``.  git runs without system/global config, with
+    prompts, askpass and credential helpers off, hooks off, only the link's protocol
+    allowed, HTTP redirects not followed, and http(s)/git:// pinned to the checked
+    addresses (see :func:`_pinned_git_url`).  Failures raise :class:`FetchFailed`
+    naming the URL, with git's stderr summarised and userinfo stripped.  ``dest`` is
+    removed again when the clone fails.  Raises ``FileExistsError`` if ``dest`` exists.
+    """
+    target = _parse_git_url(url)
+    addresses = _checked_addresses(url, target.host, target.port, policy)
+    dest = pathlib.Path(os.path.abspath(dest))  # git runs in dest's parent folder
+    if dest.exists() or dest.is_symlink():
+        raise FileExistsError(f"clone destination {dest} already exists")
+    clone_url, extra_config = _pinned_git_url(target, addresses)
+    command = [
+        git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git",
+        "clone",
+        "--quiet",
+        "--depth=1",
+        "--single-branch",
+        "--no-tags",
+        "--no-recurse-submodules",
+        "--template=",  # no hooks or config copied from a template directory
+        "--",
+        clone_url,
+        str(dest),
+    ]
+    runner = git.Git(str(dest.parent) if dest.parent.is_dir() else None)
+    started = time.monotonic()
+    try:
+        status, _stdout, stderr = runner.execute(
+            command,
+            env=_git_environment(target.scheme, extra_config),
+            kill_after_timeout=policy.git_timeout,
+            with_extended_output=True,
+            with_exceptions=False,
+        )
+    except git.exc.GitCommandNotFound:
+        raise _failed(url, "git is not installed on the server") from None
+    if status != 0:
+        shutil.rmtree(dest, ignore_errors=True)
+        if str(stderr).startswith("Timeout:") or time.monotonic() - started >= policy.git_timeout:
+            raise _failed(url, f"git clone did not finish within {policy.git_timeout:g} s")
+        raise _failed(url, f"git clone failed: {_summarise_stderr(str(stderr))}")
+    try:
+        repo = git.Repo(dest)
+        try:
+            commit = repo.head.commit.hexsha
+            if clone_url != redact(url):  # keep neither credentials nor pinned IPs on disk
+                with repo.config_writer() as writer:
+                    writer.set_value('remote "origin"', "url", redact(url))
+        finally:
+            repo.close()
+    except ValueError:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise _failed(url, "the repository is empty") from None
+    files, symlinks = _inventory(dest)
+    return GitCheckout(path=dest, commit=commit, url=redact(url), files=files, symlinks=symlinks)

@@ -1,0 +1,438 @@
+"""Onboarding an Open Baton VNF package: the job a worker runs, step by step.
+
+The job row is the truth. ``run`` re-reads it first, so a redelivered message for a
+finished job does nothing, and a job whose worker died starts again from a clean
+work directory. The package, its VNFD, its image records and the job's success are
+committed in one transaction; on failure the images this attempt uploaded are
+removed and nothing else was written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import nfvo_plugin_sdk as sdk
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from nfvo.db.models import Job, PackageImage, VimInstance, VnfPackage, Vnfd, new_id, utcnow
+from nfvo.domain import openbaton
+from nfvo.domain.archive import ArchiveLimits, PackageArchive
+from nfvo.domain.images import ImageRequest, decide, lookups_needed
+from nfvo.errors import (
+    DuplicatePackage,
+    ImageResolutionFailed,
+    ImageVerificationFailed,
+    Issue,
+    NfvoError,
+    NoMatchingVim,
+    ValidationFailed,
+)
+from nfvo.fetch import fetch_git, open_http
+from nfvo.services.context import Context
+from nfvo.services.vims import connected
+from nfvo.streams import HashingReader, HeartbeatReader, sha256_of
+
+log = logging.getLogger(__name__)
+
+TERMINAL = ("succeeded", "failed")
+
+
+class RetryLater(Exception):
+    """A retryable error on a non-final attempt: the task should run the job again later."""
+
+    def __init__(self, cause: NfvoError):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+@dataclass
+class _Resolved:
+    request: ImageRequest
+    vim: VimInstance
+    image: sdk.Image
+    uploaded: bool
+    decision: str
+    source: str | None = None
+
+
+@dataclass
+class _Attempt:
+    """What one run of a job did so far, so a failure can undo it."""
+
+    job_id: str
+    uploads: list[tuple[VimInstance, str]] = field(default_factory=list)
+    member_hashes: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+
+def run(ctx: Context, job_id: str, *, final_attempt: bool = True) -> None:
+    """Runs onboarding job ``job_id``; idempotent for a finished job.
+
+    Every outcome is written to the job row. Raises RetryLater only for a retryable
+    error (a VIM that cannot be reached) when ``final_attempt`` is false.
+    """
+    job = _start(ctx, job_id)
+    if job is None:
+        return
+    work = ctx.settings.work_dir / job_id
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    attempt = _Attempt(job_id)
+    try:
+        _onboard(ctx, job, work, attempt)
+    except NfvoError as exc:
+        _undo_uploads(ctx, attempt)
+        if exc.retryable and not final_attempt:
+            _progress(ctx, job_id, "waiting to retry: " + exc.detail[:40])
+            raise RetryLater(exc) from exc
+        _fail(ctx, job, exc)
+    except Exception:
+        log.exception("onboarding job %s failed unexpectedly", job_id)
+        _undo_uploads(ctx, attempt)
+        _fail(ctx, job, NfvoError("Onboarding failed unexpectedly; the service log has the details"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _start(ctx: Context, job_id: str) -> Job | None:
+    """Claims the job: a queued one, or a running one whose worker stopped beating. None otherwise
+    (finished, or alive on another worker); the conditional UPDATE makes two claims impossible."""
+    stale = utcnow() - timedelta(seconds=ctx.settings.job_stale_after)
+    with ctx.transaction() as session:
+        claimed = session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .where(or_(Job.state == "queued", and_(Job.state == "running", Job.updated_at < stale)))
+            .values(state="running", step="reading package", attempts=Job.attempts + 1, updated_at=utcnow())
+        ).rowcount
+        return session.get(Job, job_id) if claimed else None
+
+
+def _progress(ctx: Context, job_id: str, step: str | None = None, progress: int | None = None) -> None:
+    """Records the step (and refreshes the job's heartbeat)."""
+    with ctx.transaction() as session:
+        job = session.get(Job, job_id)
+        job.updated_at = utcnow()
+        if step is not None:
+            job.step = step[:64]
+        if progress is not None:
+            job.progress = progress
+
+
+def _beating(ctx: Context, job_id: str, stream):
+    """``stream``, refreshing the job's heartbeat while it is read."""
+    return HeartbeatReader(stream, lambda: _progress(ctx, job_id), ctx.settings.job_stale_after / 4)
+
+
+def _fail(ctx: Context, job: Job, exc: NfvoError) -> None:
+    with ctx.transaction() as session:
+        row = session.get(Job, job.id)
+        row.state, row.step, row.problem = "failed", "failed", exc.to_problem()
+    _discard_upload(ctx, job)
+
+
+def _discard_upload(ctx: Context, job: Job) -> None:
+    if job.upload_path:
+        Path(job.upload_path).unlink(missing_ok=True)
+
+
+def _package_file(ctx: Context, job: Job) -> Path:
+    """The uploaded tar; after a crash between storing and committing it is already in place."""
+    upload = Path(job.upload_path)
+    return upload if upload.exists() else ctx.settings.packages_dir / job.package_id / "package.tar"
+
+
+def _onboard(ctx: Context, job: Job, work: Path, attempt: _Attempt) -> None:
+    limits = ArchiveLimits(max_members=ctx.settings.max_archive_members, max_total_size=ctx.settings.max_package_size)
+    with PackageArchive.open(_package_file(ctx, job), limits, display_name=job.filename or "package") as archive:
+        package = openbaton.read_package(archive)
+        _progress(ctx, job.id, "checking duplicates", 10)
+        identity = _identity(package)
+        _refuse_duplicate(ctx, job.project_id, identity, package)
+
+        _progress(ctx, job.id, "fetching scripts", 20)
+        scripts, commit = _collect_scripts(ctx, archive, package, work)
+        issues = openbaton.missing_scripts(package, scripts)
+        vims, vim_issues = _target_vims(ctx, job.project_id, package)
+        issues += vim_issues
+        if issues:
+            raise ValidationFailed(f"{len(issues)} problems in package {job.filename}", errors=issues)
+
+        _progress(ctx, job.id, "resolving images", 30)
+        resolved = _resolve_images(ctx, archive, package, vims, attempt)
+
+    vnfd_body = openbaton.fill_vm_images(package.vnfd, _names_by_vdu(package, resolved))
+    _commit(ctx, job, package, identity, vnfd_body, scripts, commit, resolved)
+
+
+def _identity(package: openbaton.OpenBatonPackage) -> str:
+    """Open Baton's duplicate key: same name, vendor, version, NFVO version, endpoint, OS and tag."""
+    m = package.metadata
+    key = [m.name, m.vendor, m.version, m.nfvo_version, package.vnfd.get("endpoint"), m.os_id, m.os_version,
+           m.os_architecture, m.tag]
+    return hashlib.sha256(json.dumps(key).encode()).hexdigest()
+
+
+def _refuse_duplicate(ctx: Context, project_id: str, identity: str, package: openbaton.OpenBatonPackage) -> None:
+    with ctx.session() as session:
+        existing = session.scalar(
+            select(VnfPackage.id).where(VnfPackage.project_id == project_id, VnfPackage.identity == identity)
+        )
+    if existing:
+        m = package.metadata
+        raise DuplicatePackage(
+            f"Package {m.name!r} (vendor {m.vendor!r}, version {m.version!r}) is already onboarded as {existing}"
+        )
+
+
+def _collect_scripts(
+    ctx: Context, archive: PackageArchive, package: openbaton.OpenBatonPackage, work: Path
+) -> tuple[dict[str, Path], str | None]:
+    """Script name -> file in the work directory; from scripts-link (which wins) or scripts/."""
+    link = package.metadata.scripts_link
+    if link:
+        checkout = fetch_git(link, work / "scripts-link", ctx.fetch_policy)
+        return {name: checkout.path / name for name in checkout.files}, checkout.commit
+    target = work / "scripts"
+    target.mkdir()
+    scripts = {}
+    for member in package.scripts:
+        path = archive.extract_file(member, target)
+        scripts[path.name] = path
+    return scripts, None
+
+
+def _target_vims(
+    ctx: Context, project_id: str, package: openbaton.OpenBatonPackage
+) -> tuple[list[VimInstance], list[Issue]]:
+    """The project's VIM instances whose type is in vim_types (every VIM when vim_types is empty)."""
+    types = set(package.metadata.vim_types)
+    with ctx.session() as session:
+        all_vims = list(session.scalars(select(VimInstance).where(VimInstance.project_id == project_id)))
+    vims = [v for v in all_vims if not types or v.type in types]
+    issues = []
+    names = {v.name for v in all_vims}
+    for i, vdu in enumerate(package.vnfd.get("vdu", [])):
+        for j, name in enumerate(vdu.get("vimInstanceName") or []):
+            if name not in names:
+                pointer = f"/vdu/{i}/vimInstanceName/{j}"
+                issues.append(package.vnfd_source.issue(pointer, f"no VIM instance named {name!r} in this project"))
+    if not vims and package.metadata.images:
+        raise NoMatchingVim(
+            f"The project has no VIM instance of type {', '.join(sorted(types))}; register one first",
+            errors=[Issue(f"vim_types {sorted(types)} match no VIM instance", file=package.metadata_file,
+                          pointer="/vim_types")],
+        )
+    return vims, issues
+
+
+def _vims_for(request: ImageRequest, package: openbaton.OpenBatonPackage, vims: list[VimInstance]) -> list[VimInstance]:
+    """VIMs a request must reach: those its VDUs name in vimInstanceName, else all target VIMs."""
+    named = set()
+    for vdu in package.vnfd.get("vdu", []):
+        if not request.vdus or vdu.get("name") in request.vdus or vdu.get("id") in request.vdus:
+            named.update(vdu.get("vimInstanceName") or [])
+    return [v for v in vims if v.name in named] if named else vims
+
+
+def _resolve_images(
+    ctx: Context, archive: PackageArchive, package: openbaton.OpenBatonPackage, vims: list[VimInstance],
+    attempt: _Attempt,
+) -> list[_Resolved]:
+    """Decides every (image, VIM) pair first, reporting all failures at once, then uploads."""
+    plan, issues = [], []
+    for request in package.metadata.images:
+        for vim in _vims_for(request, package, vims):
+            try:
+                plan.append((request, vim, _decide(ctx, request, vim)))
+            except ImageResolutionFailed as exc:
+                issues.extend(exc.errors or [Issue(exc.detail)])
+    if issues:
+        raise ImageResolutionFailed(f"{len(issues)} images cannot be resolved", errors=issues)
+
+    resolved = []
+    for n, (request, vim, decision) in enumerate(plan, 1):
+        _progress(ctx, attempt.job_id, f"image {request.key} on {vim.name}", 30 + 60 * n // (len(plan) + 1))
+        with connected(ctx, vim) as driver:
+            if decision.action == "use":
+                image = driver.get_image(decision.image_id)
+                resolved.append(_Resolved(request, vim, image, _owned(ctx, vim.id, image.id), decision.reason))
+            else:
+                resolved.append(_upload(ctx, driver, archive, request, vim, attempt))
+    return resolved
+
+
+def _decide(ctx: Context, request: ImageRequest, vim: VimInstance):
+    by_ids, by_names = {}, {}
+    if lookups_needed(request):
+        with connected(ctx, vim) as driver:
+            by_ids = {i: [im.id for im in driver.find_images(id=i)] for i in request.ids}
+            by_names = {n: [im.id for im in driver.find_images(name=n)] for n in request.names}
+    return decide(request, by_ids=by_ids, by_names=by_names, vim_name=vim.name)
+
+
+def _owned(ctx: Context, vim_id: str, image_id: str) -> bool:
+    """True when nfvo itself uploaded this image for some package (so it may delete it later)."""
+    with ctx.session() as session:
+        return bool(session.scalar(
+            select(PackageImage.id).where(
+                PackageImage.vim_id == vim_id, PackageImage.image_id == image_id, PackageImage.uploaded.is_(True)
+            ).limit(1)
+        ))
+
+
+def _spec(request: ImageRequest) -> sdk.ImageSpec:
+    c = request.config
+    return sdk.ImageSpec(
+        name=c.name, disk_format=c.disk_format, container_format=c.container_format,
+        min_cpu=c.min_cpu, min_disk=c.min_disk, min_ram=c.min_ram, is_public=c.is_public,
+    )
+
+
+def _upload(
+    ctx: Context, driver: sdk.VimDriver, archive: PackageArchive, request: ImageRequest, vim: VimInstance,
+    attempt: _Attempt,
+) -> _Resolved:
+    """Puts the request's image on ``vim``; an image with the same bytes already there is reused."""
+    spec = _spec(request)
+    if request.file:
+        if request.file not in attempt.member_hashes:
+            with archive.open_member(request.file) as stream:
+                attempt.member_hashes[request.file] = sha256_of(_beating(ctx, attempt.job_id, stream))
+        sha, size = attempt.member_hashes[request.file]
+        reused = _reusable(driver, sha, spec.name)
+        if reused:
+            return _Resolved(request, vim, reused, _owned(ctx, vim.id, reused.id), f"same content as image {reused.id}")
+        with archive.open_member(request.file) as stream:
+            image = _put(driver, spec, _beating(ctx, attempt.job_id, stream), size, sha, vim, attempt)
+        _verify(driver, image, sha, request, vim, attempt)
+        return _Resolved(request, vim, image, True, f"uploaded from {request.file}", source=f"package:{request.file}")
+
+    reused = _reused_link(ctx, driver, vim, request.link)
+    if reused:
+        return _Resolved(request, vim, reused, _owned(ctx, vim.id, reused.id), f"already downloaded from {request.link}",
+                         source=request.link)
+    with open_http(request.link, ctx.fetch_policy) as stream:
+        reader = HashingReader(_beating(ctx, attempt.job_id, stream))
+        image = _put(driver, spec, reader, stream.size, None, vim, attempt)
+    _verify(driver, image, reader.hexdigest(), request, vim, attempt)
+    return _Resolved(request, vim, image, True, f"uploaded from {request.link}", source=request.link)
+
+
+def _put(driver: sdk.VimDriver, spec: sdk.ImageSpec, stream, size: int | None, sha: str | None,
+         vim: VimInstance, attempt: _Attempt) -> sdk.Image:
+    """Uploads and remembers the image for undo, unless the driver handed back one that existed before."""
+    before = {i.id for i in driver.find_images(name=spec.name)}
+    image = driver.upload_image(spec, stream, size=size, sha256=sha)
+    if image.id not in before:
+        attempt.uploads.append((vim, image.id))
+    return image
+
+
+def _reusable(driver: sdk.VimDriver, sha: str, name: str) -> sdk.Image | None:
+    """An image on the VIM with these bytes, preferring one of the same name."""
+    same = driver.find_images(sha256=sha)
+    return next((i for i in same if i.name == name), same[0] if same else None)
+
+
+def _reused_link(ctx: Context, driver: sdk.VimDriver, vim: VimInstance, link: str) -> sdk.Image | None:
+    """An image nfvo downloaded from this very link before and that is still on the VIM unchanged."""
+    with ctx.session() as session:
+        rows = session.execute(
+            select(PackageImage.image_id, PackageImage.sha256).where(
+                PackageImage.vim_id == vim.id, PackageImage.source == link
+            )
+        ).all()
+    for image_id, sha in rows:
+        for image in driver.find_images(id=image_id):
+            if sha and image.sha256 == sha:
+                return image
+    return None
+
+
+def _verify(driver: sdk.VimDriver, image: sdk.Image, sha: str, request: ImageRequest, vim: VimInstance,
+            attempt: _Attempt) -> None:
+    """The VIM must report the bytes nfvo streamed; a driver that reports no checksum is trusted."""
+    if image.sha256 and image.sha256 != sha:
+        raise ImageVerificationFailed(
+            f"VIM {vim.name!r} stored image {image.id} with sha256 {image.sha256}, nfvo sent {sha}",
+            errors=[Issue("checksum mismatch after upload", pointer=f"/{request.key}")],
+        )
+
+
+def _undo_uploads(ctx: Context, attempt: _Attempt) -> None:
+    for vim, image_id in attempt.uploads:
+        if _owned(ctx, vim.id, image_id):
+            continue
+        try:
+            with connected(ctx, vim) as driver:
+                driver.delete_image(image_id)
+        except NfvoError:
+            log.warning("could not remove image %s from VIM %s after a failed onboarding", image_id, vim.name)
+
+
+def _names_by_vdu(package: openbaton.OpenBatonPackage, resolved: list[_Resolved]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for i, vdu in enumerate(package.vnfd.get("vdu", [])):
+        names = []
+        for r in resolved:
+            if r.request.vdus and vdu.get("name") not in r.request.vdus and vdu.get("id") not in r.request.vdus:
+                continue
+            if r.image.name not in names:
+                names.append(r.image.name)
+        out[i] = names
+    return out
+
+
+def _commit(
+    ctx: Context, job: Job, package: openbaton.OpenBatonPackage, identity: str, vnfd_body: dict,
+    scripts: dict[str, Path], commit: str | None, resolved: list[_Resolved],
+) -> None:
+    """Stores the package's files, then commits package, VNFD, images and job success at once."""
+    m = package.metadata
+    package_dir = ctx.settings.packages_dir / job.package_id
+    (package_dir / "scripts").mkdir(parents=True, exist_ok=True)
+    for name, path in scripts.items():
+        shutil.copyfile(path, package_dir / "scripts" / name)
+    stored = package_dir / "package.tar"
+    source = _package_file(ctx, job)
+    if source != stored:
+        source.replace(stored)
+    vnfd_id = new_id()
+    vnfd_body = {**vnfd_body, "id": vnfd_id, "vnfPackageLocation": job.package_id, "projectId": job.project_id}
+    vnfd_body.setdefault("vendor", m.vendor)
+    vnfd_body.setdefault("version", m.version)
+    try:
+        with ctx.transaction() as session:
+            session.add(VnfPackage(
+                id=job.package_id, project_id=job.project_id, identity=identity, name=m.name, vendor=m.vendor,
+                version=m.version, nfvo_version=m.nfvo_version, vim_types=list(m.vim_types), sha256=job.sha256,
+                size=job.size, filename=job.filename, scripts_link=m.scripts_link, scripts_commit=commit,
+                scripts=sorted(scripts), meta=m.raw,
+            ))
+            session.flush()
+            session.add(Vnfd(id=vnfd_id, project_id=job.project_id, package_id=job.package_id, name=vnfd_body["name"],
+                             vendor=vnfd_body.get("vendor") or "", version=str(vnfd_body.get("version") or ""),
+                             body=vnfd_body))
+            for r in resolved:
+                session.add(PackageImage(
+                    package_id=job.package_id, vim_id=r.vim.id, image_id=r.image.id, image_name=r.image.name,
+                    request_key=r.request.key, sha256=r.image.sha256, uploaded=r.uploaded, decision=r.decision,
+                    source=r.source,
+                ))
+            row = session.get(Job, job.id)
+            row.state, row.step, row.progress = "succeeded", "done", 100
+    except IntegrityError:
+        shutil.rmtree(package_dir, ignore_errors=True)
+        raise DuplicatePackage(f"Package {m.name!r} was onboarded by another job at the same time") from None
+    except Exception:
+        shutil.rmtree(package_dir, ignore_errors=True)
+        raise

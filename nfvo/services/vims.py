@@ -1,0 +1,145 @@
+"""VIM instances: register (checked through the driver), list, show, images, delete."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import nfvo_plugin_sdk as sdk
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from nfvo import drivers
+from nfvo.db.models import PackageImage, VimInstance
+from nfvo.errors import (
+    Conflict,
+    DuplicateVim,
+    ImageVerificationFailed,
+    InUse,
+    Issue,
+    NotFound,
+    ValidationFailed,
+    VimFailed,
+    VimNotFound,
+    VimRejectedCredentials,
+    VimUnavailable,
+    VimUnsupported,
+)
+from nfvo.services import secrets
+from nfvo.services.context import Context
+
+_DRIVER_ERRORS = [
+    (sdk.VimUnavailable, VimUnavailable),
+    (sdk.VimAuthFailed, VimRejectedCredentials),
+    (sdk.ImageNotFound, NotFound),
+    (sdk.DriverConflict, Conflict),
+    (sdk.Unsupported, VimUnsupported),
+    (sdk.ChecksumMismatch, ImageVerificationFailed),
+    (sdk.InvalidVimSpec, ValidationFailed),
+]
+
+
+@contextlib.contextmanager
+def driver_errors(vim_name: str) -> Iterator[None]:
+    """Turns the SDK's driver errors into the service's, naming the VIM."""
+    try:
+        yield
+    except sdk.DriverError as exc:
+        cls = next((ours for theirs, ours in _DRIVER_ERRORS if isinstance(exc, theirs)), VimFailed)
+        raise cls(f"VIM {vim_name!r}: {exc}") from exc
+
+
+def spec_for(ctx: Context, vim: VimInstance) -> sdk.VimSpec:
+    return sdk.VimSpec(
+        name=vim.name,
+        type=vim.type,
+        auth_url=vim.auth_url or "",
+        tenant=vim.tenant,
+        username=vim.username,
+        password=secrets.decrypt(ctx.settings.secret_key, vim.password_enc),
+        extra=dict(vim.fields or {}),
+        data_dir=str(ctx.settings.vim_data_dir),
+    )
+
+
+@contextlib.contextmanager
+def connected(ctx: Context, vim: VimInstance) -> Iterator[sdk.VimDriver]:
+    """A driver for ``vim``, closed afterwards; driver errors come out as service errors."""
+    with driver_errors(vim.name):
+        driver = drivers.connect(spec_for(ctx, vim))
+        try:
+            yield driver
+        finally:
+            driver.close()
+
+
+def refresh(ctx: Context, vim: VimInstance) -> dict:
+    """Checks the connection and reads images, flavours and networks (Open Baton's refresh)."""
+    with connected(ctx, vim) as driver:
+        driver.check_connection()
+        return {
+            "images": [i.to_dict() for i in driver.list_images()],
+            "flavours": [vars(f) for f in driver.list_flavors()],
+            "networks": [vars(n) for n in driver.list_networks()],
+        }
+
+
+def register(ctx: Context, project_id: str, data: dict) -> tuple[VimInstance, dict]:
+    """Creates a VIM instance after the driver checked the connection.
+
+    Raises DriverNotInstalled/DriverBroken for the type, VimUnavailable or
+    VimRejectedCredentials when the check fails, DuplicateVim for a taken name.
+    """
+    drivers.load(data["type"])
+    known = {"name", "type", "authUrl", "tenant", "username", "password"}
+    vim = VimInstance(
+        project_id=project_id,
+        name=data["name"],
+        type=data["type"],
+        auth_url=data.get("authUrl") or "",
+        tenant=data.get("tenant"),
+        username=data.get("username"),
+        password_enc=secrets.encrypt(ctx.settings.secret_key, data.get("password")),
+        fields={k: v for k, v in data.items() if k not in known and v is not None},
+    )
+    state = refresh(ctx, vim)
+    try:
+        with ctx.transaction() as session:
+            session.add(vim)
+    except IntegrityError:
+        raise DuplicateVim(f"Project already has a VIM instance named {data['name']!r}") from None
+    return vim, state
+
+
+def get(ctx: Context, project_id: str, vim_id: str) -> VimInstance:
+    with ctx.session() as session:
+        vim = session.get(VimInstance, vim_id)
+        if vim is None or vim.project_id != project_id:
+            raise VimNotFound(f"No VIM instance {vim_id!r} in this project")
+        return vim
+
+
+def list_(ctx: Context, project_id: str) -> list[VimInstance]:
+    with ctx.session() as session:
+        return list(session.scalars(select(VimInstance).where(VimInstance.project_id == project_id).order_by(VimInstance.name)))
+
+
+def images(ctx: Context, project_id: str, vim_id: str) -> list[sdk.Image]:
+    vim = get(ctx, project_id, vim_id)
+    with connected(ctx, vim) as driver:
+        return driver.list_images()
+
+
+def delete(ctx: Context, project_id: str, vim_id: str) -> None:
+    """Raises InUse while an onboarded package still uses images on this VIM."""
+    with ctx.transaction() as session:
+        vim = session.get(VimInstance, vim_id)
+        if vim is None or vim.project_id != project_id:
+            raise VimNotFound(f"No VIM instance {vim_id!r} in this project")
+        users = session.scalars(select(PackageImage.package_id).where(PackageImage.vim_id == vim_id).distinct()).all()
+        if users:
+            raise InUse(
+                f"VIM {vim.name!r} holds images of onboarded packages",
+                errors=[Issue(f"used by package {p}") for p in users],
+            )
+        session.delete(vim)

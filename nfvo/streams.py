@@ -1,0 +1,58 @@
+"""Byte-stream helpers: hash while reading, copy in chunks."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import BinaryIO, Callable
+
+CHUNK = 1 << 20
+
+
+class HashingReader:
+    """Wraps a readable stream; every byte read also goes through sha256."""
+
+    def __init__(self, stream: BinaryIO):
+        self._stream = stream
+        self._hash = hashlib.sha256()
+        self.bytes_read = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._stream.read(n)
+        self._hash.update(data)
+        self.bytes_read += len(data)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+class HeartbeatReader:
+    """Wraps a readable stream and calls ``beat()`` at most every ``interval`` seconds while it is read,
+    so a long transfer keeps proving its worker is alive."""
+
+    def __init__(self, stream: BinaryIO, beat: Callable[[], None], interval: float):
+        self._stream, self._beat, self._interval = stream, beat, interval
+        self._next = time.monotonic() + interval
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._stream.read(n)
+        if time.monotonic() >= self._next:
+            self._beat()
+            self._next = time.monotonic() + self._interval
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+
+def sha256_of(stream: BinaryIO) -> tuple[str, int]:
+    """(hex sha256, size) of everything left in ``stream``, read in 1 MiB chunks."""
+    digest, size = hashlib.sha256(), 0
+    while chunk := stream.read(CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size

@@ -1,0 +1,1 @@
+"""Celery: the app, the per-process context, the tasks, and the embedded worker."""

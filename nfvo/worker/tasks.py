@@ -1,0 +1,21 @@
+"""Thin tasks: take ids, call a use case, retry only retryable errors."""
+
+from __future__ import annotations
+
+from nfvo.services import onboarding
+from nfvo.worker.app import celery_app, context
+
+MAX_RETRIES = 5
+
+
+@celery_app.task(name="nfvo.onboard", bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def onboard(self, job_id: str) -> None:
+    """Runs onboarding job ``job_id``; a redelivered message for a finished job does nothing."""
+    try:
+        onboarding.run(context(), job_id, final_attempt=self.request.retries >= MAX_RETRIES)
+    except onboarding.RetryLater as exc:
+        raise self.retry(countdown=min(300, 5 * 2**self.request.retries), exc=exc) from None
+
+
+def enqueue(job_id: str) -> None:
+    onboard.delay(job_id)

@@ -1,0 +1,38 @@
+"""The contract between nfvo and its VIM driver plugins."""
+
+from .driver import IMPORT_URL, UPLOAD_STREAM, VimDriver
+from .errors import (
+    ChecksumMismatch,
+    DriverConflict,
+    DriverError,
+    ImageNotFound,
+    InvalidVimSpec,
+    Unsupported,
+    VimAuthFailed,
+    VimUnavailable,
+)
+from .types import API_VERSION, Flavor, Image, ImageSpec, Network, VimSpec
+
+#: The entry-point group drivers register in: ``<type name> = <module>:<VimDriver subclass>``.
+ENTRY_POINT_GROUP = "nfvo.vim_drivers"
+
+__all__ = [
+    "API_VERSION",
+    "ENTRY_POINT_GROUP",
+    "IMPORT_URL",
+    "UPLOAD_STREAM",
+    "ChecksumMismatch",
+    "DriverConflict",
+    "DriverError",
+    "Flavor",
+    "Image",
+    "ImageNotFound",
+    "ImageSpec",
+    "InvalidVimSpec",
+    "Network",
+    "Unsupported",
+    "VimAuthFailed",
+    "VimDriver",
+    "VimSpec",
+    "VimUnavailable",
+]

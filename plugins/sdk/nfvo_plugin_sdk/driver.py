@@ -1,0 +1,133 @@
+"""The VimDriver base class: the one interface nfvo uses to talk to a VIM."""
+
+from __future__ import annotations
+
+import abc
+from typing import BinaryIO, ClassVar
+
+from .errors import ImageNotFound, Unsupported
+from .types import API_VERSION, Flavor, Image, ImageSpec, Network, VimSpec
+
+#: Capability: ``upload_image`` takes a byte stream (every driver must offer it).
+UPLOAD_STREAM = "upload_stream"
+#: Capability: ``import_image`` makes the VIM fetch an URL itself.
+IMPORT_URL = "import_url"
+
+
+class VimDriver(abc.ABC):
+    """A driver for one kind of VIM, registered under a short name in ``nfvo.vim_drivers``.
+
+    One entry-point name maps to one subclass (``local = nfvo_driver_local:LocalDriver``).
+    nfvo builds one instance per VIM instance and per worker process, calls its methods
+    from one thread at a time, and calls :meth:`close` when done.  Every error a driver
+    raises on purpose is a :class:`~nfvo_plugin_sdk.errors.DriverError`; nfvo retries a
+    call only when the error's ``retryable`` flag is true.
+    """
+
+    api_version: ClassVar[int] = API_VERSION
+    capabilities: ClassVar[frozenset[str]] = frozenset({UPLOAD_STREAM})
+    #: Disk formats the VIM accepts (lower case); ``None`` means any.
+    disk_formats: ClassVar[frozenset[str] | None] = None
+
+    def __init__(self, vim: VimSpec) -> None:
+        """Keep the VIM spec; validate its fields.  Does no network I/O.
+
+        Raises :class:`~nfvo_plugin_sdk.errors.InvalidVimSpec` for a missing or
+        malformed field.  Subclasses call ``super().__init__(vim)`` first.
+        """
+        self.vim = vim
+
+    # -- connection ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def check_connection(self) -> None:
+        """Prove the VIM is reachable and the credentials work.  Idempotent, read-only.
+
+        Raises ``VimUnavailable`` (retryable) or ``VimAuthFailed``.
+        """
+
+    def close(self) -> None:
+        """Release connections and other resources.  Idempotent; never raises."""
+
+    # -- images -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def list_images(self) -> list[Image]:
+        """Every image visible to this VIM instance.  Idempotent, read-only.
+
+        Raises ``VimUnavailable`` or ``VimAuthFailed``.
+        """
+
+    def find_images(
+        self, *, id: str | None = None, name: str | None = None, sha256: str | None = None
+    ) -> list[Image]:
+        """The images matching every given criterion (all images when none is given).
+
+        Idempotent, read-only; no match is an empty list, never an error.  The default
+        filters :meth:`list_images`; drivers may override it with server-side queries.
+        Raises ``VimUnavailable`` or ``VimAuthFailed``.
+        """
+        return [
+            image
+            for image in self.list_images()
+            if (id is None or image.id == id)
+            and (name is None or image.name == name)
+            and (sha256 is None or image.sha256 == sha256)
+        ]
+
+    def get_image(self, image_id: str) -> Image:
+        """The image with this id.  Idempotent, read-only.
+
+        Raises ``ImageNotFound`` when there is none, ``VimUnavailable``, ``VimAuthFailed``.
+        """
+        found = self.find_images(id=image_id)
+        if not found:
+            raise ImageNotFound(image_id=image_id)
+        return found[0]
+
+    @abc.abstractmethod
+    def upload_image(
+        self, spec: ImageSpec, stream: BinaryIO, *, size: int | None = None, sha256: str | None = None
+    ) -> Image:
+        """Create an image from ``stream`` and return it once the VIM holds the bytes.
+
+        Reads ``stream`` in bounded chunks until EOF - never all at once, never seeks -
+        so memory stays flat whatever the image size.  ``size`` and ``sha256`` are what
+        the caller expects; when ``sha256`` is given and differs from what the VIM
+        stored, raises ``ChecksumMismatch`` and leaves no image behind.
+
+        Idempotent: when an image with the same name and the same content already
+        exists, that image is returned and no second copy is made.  Images with the same
+        name and different content may coexist (the VIM decides; nfvo reports the
+        ambiguity).  Raises ``ChecksumMismatch``, ``Unsupported`` (disk format refused),
+        ``DriverConflict``, ``VimUnavailable``, ``VimAuthFailed``.
+        """
+
+    def import_image(self, spec: ImageSpec, url: str, *, sha256: str | None = None) -> Image:
+        """Make the VIM fetch ``url`` itself (capability ``import_url``).
+
+        Same idempotency and checksum rules as :meth:`upload_image`.  The default raises
+        ``Unsupported``; drivers offering it override it and add ``import_url`` to
+        ``capabilities``.
+        """
+        raise Unsupported(f"{type(self).__name__} cannot import images from an URL")
+
+    @abc.abstractmethod
+    def delete_image(self, image_id: str) -> None:
+        """Delete the image.  Idempotent: an absent image is not an error.
+
+        Raises ``DriverConflict`` (image in use), ``VimUnavailable``, ``VimAuthFailed``.
+        """
+
+    # -- other resources ----------------------------------------------------------------
+    def list_flavors(self) -> list[Flavor]:
+        """The VM sizes the VIM offers (default: none).  Idempotent, read-only.
+
+        Raises ``VimUnavailable`` or ``VimAuthFailed``.
+        """
+        return []
+
+    def list_networks(self) -> list[Network]:
+        """The networks the VIM offers (default: none).  Idempotent, read-only.
+
+        Raises ``VimUnavailable`` or ``VimAuthFailed``.
+        """
+        return []

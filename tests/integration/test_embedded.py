@@ -1,0 +1,177 @@
+"""Embedded mode end to end: `nfvo serve` with no configuration (SQLite, in-process worker, local VIM)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from tests.integration.harness import Nfvo, assert_problem, example_files, make_tar, nfvo_env
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def nfvo(tmp_path_factory):
+    home = tmp_path_factory.mktemp("embedded") / "home"
+    home.mkdir()
+    node = Nfvo(home, nfvo_env(home))
+    node.start_server()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="module")
+def local_vim(nfvo):
+    vims = nfvo.api.get("/api/v1/datacenters").json()
+    return next(v for v in vims if v["name"] == "local")
+
+
+def test_first_start_creates_default_project_admin_and_local_vim(nfvo, local_vim):
+    projects = nfvo.api.get("/api/v1/projects").json()
+    assert [p["name"] for p in projects] == ["default"]
+    assert local_vim["type"] == "local" and local_vim["password"] is None
+    drivers = nfvo.api.get("/api/v1/drivers").json()
+    assert {"type": "local", "status": "ok"}.items() <= next(d for d in drivers if d["type"] == "local").items()
+
+
+def test_openapi_is_served(nfvo):
+    spec = nfvo.api.http.get(f"{nfvo.url}/api/openapi.json").json()
+    assert "/api/v1/vnf-packages/" in spec["paths"]
+    assert spec["info"]["title"] == "nfvo"
+
+
+def test_onboard_example_fills_images_and_stores_them_on_the_local_vim(nfvo, local_vim, tmp_path):
+    files = example_files("iperf-server")
+    tar = make_tar(tmp_path / "iperf-server.tar", files)
+    answer = nfvo.api.upload(tar)
+    assert answer.status_code == 200, answer.text
+    vnfd = answer.json()
+    assert vnfd["name"] == "iperf-server" and vnfd["vendor"] == "FOKUS"
+    assert vnfd["vdu"][0]["vm_image"] == ["iperf-image"]
+
+    package = nfvo.api.get(f"/api/v1/vnf-packages/{vnfd['vnfPackageLocation']}").json()
+    assert package["sha256"] == hashlib.sha256(tar.read_bytes()).hexdigest()
+    assert sorted(s["name"] for s in package["scripts"]) == ["install-srv.sh", "install.sh"]
+    [image_row] = package["images"]
+    assert image_row["uploaded"] is True and image_row["vimId"] == local_vim["id"]
+
+    images = nfvo.api.get(f"/api/v1/datacenters/{local_vim['id']}/images").json()
+    [image] = [i for i in images if i["id"] == image_row["imageId"]]
+    assert image["sha256"] == hashlib.sha256(files["images/iperf.raw"]).hexdigest()
+    assert (image["diskFormat"], image["minRam"]) == ("raw", 512)
+    blob = nfvo.home / "vim-data" / "local" / "default" / "blobs" / image["sha256"]
+    assert blob.read_bytes() == files["images/iperf.raw"]
+    assert (nfvo.home / "packages" / package["id"] / "scripts" / "install.sh").read_bytes() == \
+        files["scripts/install.sh"]
+
+    assert nfvo.api.get(f"/api/v1/vnf-descriptors/{vnfd['id']}").json() == vnfd
+
+
+def test_second_package_with_same_image_reuses_it_and_duplicates_are_refused(nfvo, local_vim, tmp_path):
+    tar = make_tar(tmp_path / "client.tar", example_files("iperf-client"), prefix="./")
+    first = nfvo.api.upload(tar)
+    assert first.status_code == 200, first.text
+    images = nfvo.api.get(f"/api/v1/datacenters/{local_vim['id']}/images").json()
+    assert [i["name"] for i in images].count("iperf-image") == 1
+
+    again = nfvo.api.upload(tar)
+    body = assert_problem(again, 409, "duplicate-package")
+    assert "iperf-client" in body["detail"]
+
+
+def test_async_onboarding_reports_the_job(nfvo, tmp_path):
+    files = example_files("iperf-server")
+    metadata = files["Metadata.yaml"].decode().replace("name: iperf-server", "name: iperf-async")
+    vnfd = json.loads(files["vnfd.json"])
+    vnfd["name"] = "iperf-async"
+    tar = make_tar(tmp_path / "async.tar.gz", {**files, "Metadata.yaml": metadata, "vnfd.json": vnfd}, gz=True)
+    answer = nfvo.api.upload(tar, respond_async=True)
+    assert answer.status_code == 202, answer.text
+    assert answer.headers["Location"] == f"/api/v1/jobs/{answer.json()['id']}"
+    job = nfvo.api.wait_job(answer.json()["id"])
+    assert job["state"] == "succeeded" and job["progress"] == 100 and job["packageId"]
+    listed = {p["name"] for p in nfvo.api.get("/api/v1/vnf-packages/").json()}
+    assert {"iperf-server", "iperf-client", "iperf-async"} <= listed
+
+
+def test_delete_package_removes_vnfd_scripts_and_unused_image(nfvo, local_vim, tmp_path):
+    files = example_files("iperf-server")
+    own_image = b"another image" * 1000
+    metadata = (files["Metadata.yaml"].decode().replace("name: iperf-server", "name: iperf-del")
+                .replace("iperf-image", "del-image").replace("images/iperf.raw", "images/del.raw"))
+    vnfd = {**json.loads(files["vnfd.json"]), "name": "iperf-del"}
+    tar = make_tar(tmp_path / "del.tar", {"Metadata.yaml": metadata, "vnfd.json": vnfd,
+                                          "scripts/install.sh": files["scripts/install.sh"],
+                                          "scripts/install-srv.sh": files["scripts/install-srv.sh"],
+                                          "images/del.raw": own_image})
+    onboarded = nfvo.api.upload(tar).json()
+    package_id = onboarded["vnfPackageLocation"]
+    sha = hashlib.sha256(own_image).hexdigest()
+    assert (nfvo.home / "vim-data/local/default/blobs" / sha).exists()
+
+    assert nfvo.api.delete(f"/api/v1/vnf-packages/{package_id}").status_code == 204
+    assert_problem(nfvo.api.get(f"/api/v1/vnf-packages/{package_id}"), 404, "package-not-found")
+    assert_problem(nfvo.api.get(f"/api/v1/vnf-descriptors/{onboarded['id']}"), 404, "vnfd-not-found")
+    assert not (nfvo.home / "packages" / package_id).exists()
+    assert not (nfvo.home / "vim-data/local/default/blobs" / sha).exists()
+    names = [i["name"] for i in nfvo.api.get(f"/api/v1/datacenters/{local_vim['id']}/images").json()]
+    assert "del-image" not in names and "iperf-image" in names
+
+
+def test_every_validation_error_is_reported_at_once(nfvo, tmp_path):
+    metadata = "name: broken\nprovider: FOKUS\nvim_types: [local]\nimage:\n  upload: maybe\n  names: [x]\nbogus: 1\n"
+    vnfd = {"name": "other-name", "vendor": "FOKUS", "vdu": [], "endpoint": "generic"}
+    tar = make_tar(tmp_path / "broken.tar", {"Metadata.yaml": metadata, "vnfd.json": vnfd})
+    body = assert_problem(nfvo.api.upload(tar), 422)
+    errors = body["errors"]
+    assert len(errors) >= 4, errors
+    files = {e.get("file") for e in errors}
+    assert {"Metadata.yaml", "vnfd.json"} <= files
+    upload_error = next(e for e in errors if e.get("pointer") == "/image/upload")
+    assert upload_error["line"] == 5 and upload_error["file"] == "Metadata.yaml"
+    assert any(e.get("pointer") == "/bogus" and e["line"] == 7 for e in errors)
+    assert any(e.get("file") == "vnfd.json" and e.get("pointer", "").startswith("/vdu") for e in errors)
+
+
+def test_missing_lifecycle_script_is_named(nfvo, tmp_path):
+    files = dict(example_files("iperf-server"))
+    del files["scripts/install-srv.sh"]
+    metadata = files["Metadata.yaml"].decode().replace("name: iperf-server", "name: iperf-noscript")
+    vnfd = {**json.loads(files["vnfd.json"]), "name": "iperf-noscript"}
+    tar = make_tar(tmp_path / "noscript.tar", {**files, "Metadata.yaml": metadata, "vnfd.json": vnfd})
+    body = assert_problem(nfvo.api.upload(tar), 422, "validation-failed")
+    [error] = body["errors"]
+    assert error["file"] == "vnfd.json" and "install-srv.sh" in error["message"]
+    # the VNFD is written with indent=2: "install-srv.sh" stands on line 10
+    assert error["pointer"] == "/lifecycle_event/0/lifecycle_events/1" and error["line"] == 10
+
+
+def test_upload_false_with_unknown_image_names_the_vim_and_suggests_check(nfvo, tmp_path):
+    metadata = ("name: needs-image\nprovider: ACME\nvim_types: [local]\nimage:\n  upload: false\n"
+                "  names: [no-such-image]\n")
+    vnfd = {"name": "needs-image", "vendor": "ACME", "type": "t", "endpoint": "generic", "vdu": [{"vm_image": []}]}
+    body = assert_problem(nfvo.api.upload(make_tar(tmp_path / "f.tar", {"Metadata.yaml": metadata,
+                                                                          "vnfd.json": vnfd})), 422)
+    text = json.dumps(body)
+    assert "no-such-image" in text and "local" in text and "check" in text
+
+
+def test_missing_file_field_and_bad_token(nfvo):
+    assert_problem(nfvo.api.request("POST", "/api/v1/vnf-packages", files={"other": ("x", b"x")}), 422)
+    answer = nfvo.api.http.get(f"{nfvo.url}/api/v1/vnf-packages", headers={"Authorization": "Bearer nope",
+                                                                            "project-id": "default"})
+    assert_problem(answer, 401, "unauthenticated")
+    answer = nfvo.api.get("/api/v1/vnf-packages", headers={"project-id": "no-such-project"})
+    assert_problem(answer, 404, "project-not-found")
+
+
+def test_embedded_restart_keeps_everything(nfvo):
+    before = nfvo.api.get("/api/v1/vnf-packages").json()
+    nfvo.server.stop()
+    nfvo.processes.remove(nfvo.server)
+    nfvo.start_server()
+    nfvo.api._token = None
+    assert nfvo.api.get("/api/v1/vnf-packages").json() == before
+    assert [v["name"] for v in nfvo.api.get("/api/v1/datacenters").json()] == ["local"]

@@ -1,0 +1,146 @@
+"""External mode: PostgreSQL, a Redis broker and real `nfvo worker` processes; images from a real HTTP server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+
+import pytest
+
+from tests.integration.harness import (
+    Nfvo, assert_problem, example_files, fresh_postgres_database, fresh_redis_db, make_tar, nfvo_env,
+)
+from tests.integration.servers import serve_http
+
+pytestmark = pytest.mark.integration
+
+STALE_SECONDS = 3
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    """A real HTTP server on loopback with image files; ``/slow/<name>`` answers the first request
+    for a name slowly (so a worker can be killed in the middle of it), later ones at full speed."""
+    root = tmp_path_factory.mktemp("images")
+    (root / "linked.img").write_bytes(os.urandom(3 * 2**20))
+    (root / "slow.img").write_bytes(os.urandom(2 * 2**20))
+    first_request = threading.Event()
+
+    def slow(handler):
+        data = (root / "slow.img").read_bytes()
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        delay = 0.0 if first_request.is_set() else 0.05
+        first_request.set()
+        for i in range(0, len(data), 64 * 1024):
+            handler.wfile.write(data[i:i + 64 * 1024])
+            time.sleep(delay)
+
+    with serve_http(root, {"/slow/slow.img": slow}) as url:
+        yield url, root
+
+
+@pytest.fixture(scope="module")
+def nfvo(tmp_path_factory):
+    home = tmp_path_factory.mktemp("external") / "home"
+    home.mkdir()
+    with fresh_postgres_database() as db_url, fresh_redis_db() as broker_url:
+        node = Nfvo(home, nfvo_env(home, NFVO_DATABASE_URL=db_url, NFVO_BROKER_URL=broker_url,
+                                   NFVO_JOB_STALE_SECONDS=str(STALE_SECONDS)))
+        migrated = node.run("db", "upgrade")
+        assert migrated.returncode == 0, migrated.stderr
+        node.start_server()
+        node.worker = node.start_worker()
+        yield node
+        node.stop()
+
+
+@pytest.fixture(scope="module")
+def vim(nfvo):
+    """External mode has no VIM of its own: register a local one like an operator would."""
+    answer = nfvo.api.post_json("/api/v1/datacenters", {"name": "store-a", "type": "local",
+                                                          "authUrl": "local://store-a", "password": "s3cret"})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def _linked_package(tmp_path, name: str, link: str, upload: str = "true"):
+    metadata = (f"name: {name}\nprovider: ACME\nvim_types: [local]\nimage:\n  upload: {upload}\n"
+                f"  names: [{name}-img]\n  link: {link}\nimage-config:\n  name: {name}-img\n"
+                f"  diskFormat: raw\n  containerFormat: bare\n")
+    vnfd = {"name": name, "vendor": "ACME", "type": "t", "endpoint": "generic",
+            "vdu": [{"vm_image": [], "vimInstanceName": []}]}
+    return make_tar(tmp_path / f"{name}.tar", {"Metadata.yaml": metadata, "vnfd.json": vnfd})
+
+
+def test_vim_secrets_are_write_only_and_encrypted_at_rest(nfvo, vim):
+    import psycopg
+
+    assert vim["password"] == "**********" and vim["images"] == []
+    shown = nfvo.api.get(f"/api/v1/datacenters/{vim['id']}").json()
+    assert shown["password"] == "**********"
+    with psycopg.connect(nfvo.env["NFVO_DATABASE_URL"]) as conn:
+        [stored] = conn.execute("SELECT password_enc FROM vim_instances WHERE id = %s", (vim["id"],)).fetchone()
+    assert stored and "s3cret" not in stored
+
+
+def test_unknown_driver_type_is_refused_at_registration(nfvo):
+    answer = nfvo.api.post_json("/api/v1/datacenters", {"name": "x", "type": "no-such-driver"})
+    body = assert_problem(answer, 422, "driver-not-installed")
+    assert "no-such-driver" in body["detail"]
+
+
+def test_worker_process_onboards_image_from_http_link(nfvo, vim, images, tmp_path):
+    url, root = images
+    tar = _linked_package(tmp_path, "linked", f"{url}/linked.img")
+    answer = nfvo.api.upload(tar)
+    assert answer.status_code == 200, answer.text
+    vnfd = answer.json()
+    assert vnfd["vdu"][0]["vm_image"] == ["linked-img"]
+    [image] = [i for i in nfvo.api.get(f"/api/v1/datacenters/{vim['id']}/images").json() if i["name"] == "linked-img"]
+    assert image["sha256"] == hashlib.sha256((root / "linked.img").read_bytes()).hexdigest()
+    assert "onboard" in nfvo.worker.output(), "the worker process, not the API, ran the job"
+
+
+def test_job_waits_for_a_worker_and_survives_a_worker_killed_mid_download(nfvo, vim, images, tmp_path):
+    url, root = images
+    nfvo.worker.kill()
+    tar = _linked_package(tmp_path, "slow", f"{url}/slow/slow.img")
+    job_id = nfvo.api.upload(tar, respond_async=True).json()["id"]
+    time.sleep(1)
+    assert nfvo.api.get(f"/api/v1/jobs/{job_id}").json()["state"] == "queued"
+
+    nfvo.worker = nfvo.start_worker()
+    deadline = time.monotonic() + 30
+    while nfvo.api.get(f"/api/v1/jobs/{job_id}").json()["step"] != "image image on store-a":
+        assert time.monotonic() < deadline, nfvo.api.get(f"/api/v1/jobs/{job_id}").json()
+        time.sleep(0.05)
+    nfvo.worker.kill()  # SIGKILL to the whole worker, mid-download: no chance to clean up
+
+    nfvo.worker = nfvo.start_worker()
+    job = nfvo.api.wait_job(job_id, seconds=60)
+    assert job["state"] == "succeeded", job
+    assert job["attempts"] == 2
+    slow_images = [i for i in nfvo.api.get(f"/api/v1/datacenters/{vim['id']}/images").json() if i["name"] == "slow-img"]
+    assert [i["sha256"] for i in slow_images] == [hashlib.sha256((root / "slow.img").read_bytes()).hexdigest()]
+
+
+def test_link_to_a_private_address_is_refused_before_any_connection(nfvo, vim, tmp_path):
+    tar = _linked_package(tmp_path, "ssrf", "http://10.255.255.1/metadata")
+    body = assert_problem(nfvo.api.upload(tar), 422, "fetch-refused")
+    assert "10.255.255.1" in json.dumps(body)
+
+
+def test_two_packages_sharing_a_linked_image_upload_it_once(nfvo, vim, images, tmp_path):
+    url, root = images
+    sha = hashlib.sha256((root / "linked.img").read_bytes()).hexdigest()
+    for name in ("share-a", "share-b"):
+        answer = nfvo.api.upload(_linked_package(tmp_path, name, f"{url}/linked.img", upload="check"))
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["vdu"][0]["vm_image"] == ["linked-img"]
+    listed = nfvo.api.get(f"/api/v1/datacenters/{vim['id']}/images").json()
+    assert [i["name"] for i in listed if i["sha256"] == sha] == ["linked-img"]
