@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import requests
+from requests_toolbelt import MultipartEncoder
 
 from nfvo.config import ClientSettings
 
@@ -76,7 +77,7 @@ class Client:
     def upload_package(self, path: Path) -> dict:
         """Onboards the tar at ``path`` and returns the VNFD; the file is streamed, not read into memory."""
         with open(path, "rb") as f:
-            answer = self._http.post(f"{self.settings.url}/api/v1/vnf-packages", headers=self._headers(),
-                                     files={"file": (os.path.basename(path), f, "application/x-tar")},
-                                     timeout=self.timeout)
+            body = MultipartEncoder({"file": (os.path.basename(path), f, "application/x-tar")})
+            answer = self._http.post(f"{self.settings.url}/api/v1/vnf-packages", data=body, timeout=self.timeout,
+                                     headers={**self._headers(), "Content-Type": body.content_type})
         return self._check(answer)

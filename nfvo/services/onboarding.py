@@ -70,7 +70,7 @@ class _Attempt:
 
     job_id: str
     uploads: list[tuple[VimInstance, str]] = field(default_factory=list)
-    member_hashes: dict[str, tuple[str, int]] = field(default_factory=dict)
+    member_hashes: dict[str, str] = field(default_factory=dict)
 
 
 def run(ctx: Context, job_id: str, *, final_attempt: bool = True) -> None:
@@ -304,16 +304,14 @@ def _upload(
     """Puts the request's image on ``vim``; an image with the same bytes already there is reused."""
     spec = _spec(request)
     if request.file:
-        if request.file not in attempt.member_hashes:
-            with archive.open_member(request.file) as stream:
-                attempt.member_hashes[request.file] = sha256_of(_beating(ctx, attempt.job_id, stream))
-        sha, size = attempt.member_hashes[request.file]
-        reused = _reusable(driver, sha, spec.name)
+        size = archive.members[request.file].size
+        reused = _same_bytes_on_vim(ctx, driver, archive, request.file, size, spec.name, attempt)
         if reused:
             return _Resolved(request, vim, reused, _owned(ctx, vim.id, reused.id), f"same content as image {reused.id}")
         with archive.open_member(request.file) as stream:
-            image = _put(driver, spec, _beating(ctx, attempt.job_id, stream), size, sha, vim, attempt)
-        _verify(driver, image, sha, request, vim, attempt)
+            reader = HashingReader(_beating(ctx, attempt.job_id, stream))
+            image = _put(driver, spec, reader, size, vim, attempt)
+        _verify(driver, image, reader.hexdigest(), request, vim, attempt)
         return _Resolved(request, vim, image, True, f"uploaded from {request.file}", source=f"package:{request.file}")
 
     reused = _reused_link(ctx, driver, vim, request.link)
@@ -322,25 +320,35 @@ def _upload(
                          source=request.link)
     with open_http(request.link, ctx.fetch_policy) as stream:
         reader = HashingReader(_beating(ctx, attempt.job_id, stream))
-        image = _put(driver, spec, reader, stream.size, None, vim, attempt)
+        image = _put(driver, spec, reader, stream.size, vim, attempt)
     _verify(driver, image, reader.hexdigest(), request, vim, attempt)
     return _Resolved(request, vim, image, True, f"uploaded from {request.link}", source=request.link)
 
 
-def _put(driver: sdk.VimDriver, spec: sdk.ImageSpec, stream, size: int | None, sha: str | None,
-         vim: VimInstance, attempt: _Attempt) -> sdk.Image:
+def _same_bytes_on_vim(ctx: Context, driver: sdk.VimDriver, archive: PackageArchive, member: str, size: int,
+                       name: str, attempt: _Attempt) -> sdk.Image | None:
+    """An image on the VIM with exactly this member's bytes, preferring one named ``name``.
+
+    Only when some image has the same size is the member hashed first (one extra read);
+    otherwise no image can match, and the upload's own hash is the only one computed.
+    """
+    if not any(image.size == size for image in driver.list_images()):
+        return None
+    if member not in attempt.member_hashes:
+        with archive.open_member(member) as stream:
+            attempt.member_hashes[member] = sha256_of(_beating(ctx, attempt.job_id, stream))[0]
+    same = driver.find_images(sha256=attempt.member_hashes[member])
+    return next((i for i in same if i.name == name), same[0] if same else None)
+
+
+def _put(driver: sdk.VimDriver, spec: sdk.ImageSpec, stream, size: int | None, vim: VimInstance,
+         attempt: _Attempt) -> sdk.Image:
     """Uploads and remembers the image for undo, unless the driver handed back one that existed before."""
     before = {i.id for i in driver.find_images(name=spec.name)}
-    image = driver.upload_image(spec, stream, size=size, sha256=sha)
+    image = driver.upload_image(spec, stream, size=size)
     if image.id not in before:
         attempt.uploads.append((vim, image.id))
     return image
-
-
-def _reusable(driver: sdk.VimDriver, sha: str, name: str) -> sdk.Image | None:
-    """An image on the VIM with these bytes, preferring one of the same name."""
-    same = driver.find_images(sha256=sha)
-    return next((i for i in same if i.name == name), same[0] if same else None)
 
 
 def _reused_link(ctx: Context, driver: sdk.VimDriver, vim: VimInstance, link: str) -> sdk.Image | None:

@@ -29,7 +29,9 @@ def configure(settings: config.Settings) -> Celery:
         accept_content=["json"],
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
-        broker_transport_options={"visibility_timeout": 4 * 3600},
+        # visibility_timeout: Redis redelivers an unacked task only after this; job leases recover
+        # sooner (see Sweeper). polling_interval: the in-memory broker otherwise waits 1 s per poll.
+        broker_transport_options={"visibility_timeout": 4 * 3600, "polling_interval": 0.05},
     )
     return celery_app
 

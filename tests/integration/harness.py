@@ -18,6 +18,7 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 import requests
+from requests_toolbelt import MultipartEncoder
 
 from tests import services
 from tests.integration.servers import free_port
@@ -177,10 +178,11 @@ class Api:
         return self.request("POST", path, json=body, **kw)
 
     def upload(self, path: Path, *, respond_async: bool = False) -> requests.Response:
-        headers = {"Prefer": "respond-async"} if respond_async else {}
+        """Streams ``path`` as multipart field ``file`` (never the whole file in memory)."""
         with open(path, "rb") as f:
-            return self.request("POST", "/api/v1/vnf-packages", headers=headers,
-                                files={"file": (path.name, f, "application/x-tar")})
+            body = MultipartEncoder({"file": (path.name, f, "application/x-tar")})
+            headers = {"Content-Type": body.content_type, **({"Prefer": "respond-async"} if respond_async else {})}
+            return self.request("POST", "/api/v1/vnf-packages", headers=headers, data=body)
 
     def wait_job(self, job_id: str, seconds: float = 120) -> dict:
         deadline = time.monotonic() + seconds

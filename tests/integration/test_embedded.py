@@ -8,6 +8,7 @@ import json
 import pytest
 
 from tests.integration.harness import Nfvo, assert_problem, example_files, make_tar, nfvo_env
+from tests.integration.servers import free_port, make_git_repo, serve_git
 
 pytestmark = pytest.mark.integration
 
@@ -175,3 +176,37 @@ def test_embedded_restart_keeps_everything(nfvo):
     nfvo.api._token = None
     assert nfvo.api.get("/api/v1/vnf-packages").json() == before
     assert [v["name"] for v in nfvo.api.get("/api/v1/datacenters").json()] == ["local"]
+
+
+def test_scripts_link_is_cloned_from_a_real_git_server_and_wins_over_scripts_folder(nfvo, tmp_path):
+    repos = tmp_path / "repos"
+    repos.mkdir()
+    commit = make_git_repo(repos / "iperf-scripts", {"install.sh": b"#!/bin/sh\necho from git\n",
+                                                     "install-srv.sh": b"#!/bin/sh\necho server from git\n",
+                                                     "README.md": b"lifecycle scripts\n"})
+    files = example_files("iperf-server")
+    with serve_git(repos) as git_url:
+        metadata = (files["Metadata.yaml"].decode().replace("name: iperf-server", "name: iperf-git")
+                    + f"scripts-link: {git_url}/iperf-scripts\n")
+        vnfd = {**json.loads(files["vnfd.json"]), "name": "iperf-git"}
+        tar = make_tar(tmp_path / "git.tar", {**files, "Metadata.yaml": metadata, "vnfd.json": vnfd,
+                                              "scripts/install.sh": b"#!/bin/sh\necho ignored\n"})
+        answer = nfvo.api.upload(tar)
+    assert answer.status_code == 200, answer.text
+    package = nfvo.api.get(f"/api/v1/vnf-packages/{answer.json()['vnfPackageLocation']}").json()
+    assert package["scriptsLink"] == f"{git_url}/iperf-scripts" and package["scriptsCommit"] == commit
+    assert sorted(s["name"] for s in package["scripts"]) == ["README.md", "install-srv.sh", "install.sh"]
+    stored = nfvo.home / "packages" / package["id"] / "scripts" / "install.sh"
+    assert stored.read_bytes() == b"#!/bin/sh\necho from git\n"
+
+
+def test_scripts_link_that_cannot_be_cloned_is_a_clear_error(nfvo, tmp_path):
+    files = example_files("iperf-server")
+    metadata = (files["Metadata.yaml"].decode().replace("name: iperf-server", "name: iperf-nogit")
+                + f"scripts-link: git://127.0.0.1:{free_port()}/nothing-here\n")
+    vnfd = {**json.loads(files["vnfd.json"]), "name": "iperf-nogit"}
+    body = assert_problem(nfvo.api.upload(make_tar(tmp_path / "nogit.tar", {**files, "Metadata.yaml": metadata,
+                                                                             "vnfd.json": vnfd})),
+                          422, "fetch-failed")
+    assert "nothing-here" in body["detail"]
+    assert "iperf-nogit" not in {p["name"] for p in nfvo.api.get("/api/v1/vnf-packages").json()}
