@@ -48,18 +48,16 @@ def _safe_url(url: str) -> str:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int, help="Request threads per process.")
-@click.option("--processes", default=1, show_default=True, type=int,
-              help="API processes (external mode only; embedded mode always runs one).")
-def serve(host: str, port: int, threads: int, processes: int) -> None:
+@click.option("--threads", default=16, show_default=True, type=int, help="Request threads.")
+def serve(host: str, port: int, threads: int) -> None:
     """Run the REST service. Without NFVO_BROKER_URL it also runs the worker in-process
     (embedded mode) and keeps its SQLite database up to date itself."""
-    from nfvo.server import Server
+    from nfvo.server import serve as run_server
 
     settings = config.load()
     mode = "embedded (in-process worker)" if settings.embedded else "external workers"
     click.echo(f"nfvo serving on http://{host}:{port}  mode: {mode}  home: {settings.home}", err=True)
-    Server(settings, f"{host}:{port}", threads=threads, processes=1 if settings.embedded else processes).run()
+    run_server(settings, host, port, threads=threads)
 
 
 @main.command()

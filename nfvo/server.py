@@ -1,59 +1,65 @@
-"""``nfvo serve``: gunicorn (gthread) streaming request bodies to the app, plus the embedded worker."""
+"""``nfvo serve``: a cheroot WSGI server (threaded, request bodies streamed to the app, never buffered),
+plus the embedded worker when no broker is configured."""
 
 from __future__ import annotations
 
-from gunicorn.app.base import BaseApplication
+import signal
+
+from cheroot import wsgi
 
 from nfvo.config import Settings
 
 
-class Server(BaseApplication):
-    """One gunicorn master; in embedded mode its single process also runs the Celery worker thread
-    and re-enqueues the jobs a previous run left unfinished."""
+def build_app(settings: Settings):
+    """The app, after migrating an embedded (SQLite) database and creating first-start data."""
+    from nfvo.api import create_app
+    from nfvo.db.migrate import upgrade
+    from nfvo.services.bootstrap import ensure_initial_data
 
-    def __init__(self, settings: Settings, bind: str, *, threads: int = 8, processes: int = 1):
-        self.settings = settings
-        self.options = {
-            "bind": bind,
-            "workers": processes,
-            "threads": threads,
-            "worker_class": "gthread",
-            "timeout": 120,
-            "graceful_timeout": 20,
-            "accesslog": None,
-            "errorlog": "-",
-            "loglevel": "warning",
-            "limit_request_field_size": 16384,
-        }
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-        if self.settings.embedded:
-            self.cfg.set("post_worker_init", _start_embedded_worker)
-
-    def load(self):
-        from nfvo.api import create_app
-        from nfvo.db.migrate import upgrade
-        from nfvo.services.bootstrap import ensure_initial_data
-
-        self.settings.ensure_dirs()
-        if self.settings.embedded:
-            upgrade(self.settings.database_url)
-        app = create_app(self.settings)
-        ensure_initial_data(app.extensions["nfvo"])
-        return app
+    settings.ensure_dirs()
+    if settings.embedded:
+        upgrade(settings.database_url)
+    app = create_app(settings)
+    ensure_initial_data(app.extensions["nfvo"])
+    return app
 
 
-def _start_embedded_worker(gunicorn_worker) -> None:
+def start_embedded_worker(app) -> callable:
+    """Runs the Celery worker on a thread of this process, re-enqueues the jobs a previous run left
+    unfinished and sweeps stalled ones; returns a function that stops it."""
     from nfvo.services import packages
     from nfvo.worker.app import EmbeddedWorker, Sweeper, celery_app, use_context
     from nfvo.worker.tasks import enqueue
 
-    ctx = gunicorn_worker.wsgi.extensions["nfvo"]
+    ctx = app.extensions["nfvo"]
     use_context(ctx)
-    EmbeddedWorker(celery_app).start()
+    worker, sweeper = EmbeddedWorker(celery_app), Sweeper(ctx, enqueue)
+    worker.start()
     for job_id in packages.reclaim_all_jobs(ctx):
         enqueue(job_id)
-    Sweeper(ctx, enqueue).start()
+    sweeper.start()
+
+    def stop() -> None:
+        sweeper.stop()
+        worker.stop()
+
+    return stop
+
+
+def serve(settings: Settings, host: str, port: int, *, threads: int = 16) -> None:
+    """Serves until SIGTERM or SIGINT."""
+    app = build_app(settings)
+    stop_worker = start_embedded_worker(app) if settings.embedded else (lambda: None)
+    server = wsgi.Server((host, port), app, numthreads=threads, server_name="nfvo", timeout=300,
+                         request_queue_size=64)
+
+    # SIGTERM ends the serve loop like Ctrl-C does; stopping from inside the handler would block.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        server.prepare()
+        server.serve()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        stop_worker()
