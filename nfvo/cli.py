@@ -111,7 +111,8 @@ def package_build(directory: Path, output: Path | None) -> None:
 
 @package.command("upload")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-def package_upload(path: Path) -> None:
+@click.option("--skip-duplicate", is_flag=True, help="A package that is already onboarded is not an error.")
+def package_upload(path: Path, skip_duplicate: bool) -> None:
     """Onboard a package (a .tar, or a directory that is tarred first) and print its VNFD summary."""
     from nfvo.client import Client, ClientError, build_package
 
@@ -120,6 +121,9 @@ def package_upload(path: Path) -> None:
             tar = build_package(path, Path(tmp) / f"{path.name}.tar") if path.is_dir() else path
             vnfd = Client(config.load_client()).upload_package(tar)
     except ClientError as exc:
+        if skip_duplicate and exc.problem.get("type", "").endswith("/duplicate-package"):
+            click.echo(f"{path}: already onboarded")
+            return
         raise click.ClickException(f"{path}: {exc}") from None
     images = sorted({i for vdu in vnfd.get("vdu", []) for i in vdu.get("vm_image", [])})
     click.echo(f"onboarded {vnfd['name']} (vendor {vnfd.get('vendor')}): VNFD {vnfd['id']}, "

@@ -14,7 +14,11 @@ from nfvo.config import ClientSettings
 
 
 class ClientError(Exception):
-    """The service answered with a problem, or could not be reached."""
+    """The service answered with a problem (``problem`` holds it), or could not be reached."""
+
+    def __init__(self, message: str, problem: dict | None = None):
+        super().__init__(message)
+        self.problem = problem or {}
 
 
 def build_package(directory: Path, out: Path) -> Path:
@@ -68,7 +72,7 @@ class Client:
             for e in problem.get("errors", []):
                 where = ":".join(str(e[k]) for k in ("file", "line") if e.get(k) is not None)
                 lines.append(f"  {where} {e.get('pointer', '')} {e['message']}".rstrip())
-            raise ClientError("\n".join(lines))
+            raise ClientError("\n".join(lines), problem)
         return answer.json() if answer.content else None
 
     def get(self, path: str):

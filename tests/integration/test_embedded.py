@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 
 import pytest
 
-from tests.integration.harness import Nfvo, assert_problem, example_files, make_tar, nfvo_env
+from tests.integration.harness import NFVO, Nfvo, assert_problem, example_files, make_tar, nfvo_env
 from tests.integration.servers import free_port, make_git_repo, serve_git
 
 pytestmark = pytest.mark.integration
@@ -210,3 +211,24 @@ def test_scripts_link_that_cannot_be_cloned_is_a_clear_error(nfvo, tmp_path):
                           422, "fetch-failed")
     assert "nothing-here" in body["detail"]
     assert "iperf-nogit" not in {p["name"] for p in nfvo.api.get("/api/v1/vnf-packages").json()}
+
+
+def test_cli_builds_and_uploads_a_package_directory_and_skips_duplicates(nfvo, tmp_path):
+    env = {**nfvo.env, "NFVO_URL": nfvo.url, "NFVO_PASSWORD": "test-admin-pw"}
+    directory = tmp_path / "cli-pkg"
+    for name, content in example_files("iperf-server").items():
+        target = directory / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content.replace(b"iperf-server", b"iperf-cli"))
+    first = subprocess.run([NFVO, "package", "upload", str(directory)], env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("onboarded iperf-cli (vendor FOKUS)") and "images iperf-image" in first.stdout
+
+    again = subprocess.run([NFVO, "package", "upload", str(directory)], env=env, capture_output=True, text=True)
+    assert again.returncode == 1 and "already onboarded" in again.stderr
+    skipped = subprocess.run([NFVO, "package", "upload", "--skip-duplicate", str(directory)], env=env,
+                             capture_output=True, text=True)
+    assert skipped.returncode == 0 and "already onboarded" in skipped.stdout
+
+    listed = subprocess.run([NFVO, "package", "list"], env=env, capture_output=True, text=True)
+    assert any(line.split()[1] == "iperf-cli" for line in listed.stdout.splitlines())
