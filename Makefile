@@ -32,6 +32,7 @@ services: install
 	$(BIN)/python -m tests.services
 
 test: install services
+	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 

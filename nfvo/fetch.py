@@ -10,16 +10,16 @@ import re
 import shutil
 import socket
 import time
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Collection, Iterator, Sequence
 from urllib.parse import SplitResult, quote, urljoin, urlsplit
 
 import git
 import urllib3
-from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ConnectTimeoutError
+from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from nfvo.errors import FetchFailed, FetchRefused, Issue, TooLarge

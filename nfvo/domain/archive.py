@@ -12,8 +12,10 @@ import re
 import shutil
 import tarfile
 import zlib
+from collections.abc import Iterator
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
-from typing import BinaryIO, ContextManager, Iterator
+from typing import BinaryIO
 
 from nfvo.errors import Issue, UnsafeArchive, ValidationFailed
 
@@ -108,7 +110,7 @@ class PackageArchive:
 
     @classmethod
     def open(cls, path: str | os.PathLike, limits: ArchiveLimits = ArchiveLimits(), *,
-             display_name: str = "package") -> "PackageArchive":
+             display_name: str = "package") -> PackageArchive:
         """Open and check the tar at ``path`` (plain or gzip, told apart by content).
 
         Raises UnsafeArchive listing every bad member at once (``Issue(file=<member>)``):
@@ -211,7 +213,7 @@ class PackageArchive:
                 resource.close()
         self._tar = self._gzip = self._raw = None
 
-    def __enter__(self) -> "PackageArchive":
+    def __enter__(self) -> PackageArchive:
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Mapping, Sequence
+from typing import Literal
+
+from nfvo_plugin_sdk import ImageSpec as ImageConfig
 
 from nfvo.errors import ImageResolutionFailed, Issue
 
+# ImageConfig (Open Baton ``image-config``) is exactly what a driver is asked to create.
+__all__ = ["Decision", "ImageConfig", "ImageRequest", "Upload", "decide", "lookups_needed"]
+
 Upload = Literal["true", "false", "check"]
-
-
-@dataclass(frozen=True)
-class ImageConfig:
-    """How to create an image on a VIM (Open Baton ``image-config``)."""
-
-    name: str
-    disk_format: str = "qcow2"
-    container_format: str = "bare"
-    min_cpu: int = 0
-    min_disk: int = 0
-    min_ram: int = 0
-    is_public: bool = False
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,10 @@ import difflib
 import functools
 import json
 import posixpath
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from sqlalchemy.orm import Session
 
 from nfvo.config import Settings
 from nfvo.db.session import session_factory
+from nfvo.errors import NotFound
 from nfvo.fetch import FetchPolicy
 
 
@@ -35,3 +36,12 @@ class Context:
             git_timeout=self.settings.git_timeout,
             read_timeout=self.settings.http_read_timeout,
         )
+
+
+def in_project(session: Session, model, row_id: str, project_id: str, not_found: type[NotFound], what: str):
+    """The ``model`` row ``row_id`` if it belongs to ``project_id``; ``not_found`` otherwise, so that
+    another project's rows are indistinguishable from missing ones."""
+    row = session.get(model, row_id)
+    if row is None or row.project_id != project_id:
+        raise not_found(f"No {what} {row_id!r} in this project")
+    return row

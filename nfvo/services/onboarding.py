@@ -14,16 +14,14 @@ import json
 import logging
 import shutil
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
-from typing import Callable
 
 import nfvo_plugin_sdk as sdk
-from datetime import timedelta
-
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from nfvo.db.models import Job, PackageImage, VimInstance, VnfPackage, Vnfd, new_id, utcnow
+from nfvo.db.models import Job, PackageImage, VimInstance, Vnfd, VnfPackage, new_id, utcnow
 from nfvo.domain import openbaton
 from nfvo.domain.archive import ArchiveLimits, PackageArchive
 from nfvo.domain.images import ImageRequest, decide, lookups_needed
@@ -289,20 +287,12 @@ def _owned(ctx: Context, vim_id: str, image_id: str) -> bool:
         ))
 
 
-def _spec(request: ImageRequest) -> sdk.ImageSpec:
-    c = request.config
-    return sdk.ImageSpec(
-        name=c.name, disk_format=c.disk_format, container_format=c.container_format,
-        min_cpu=c.min_cpu, min_disk=c.min_disk, min_ram=c.min_ram, is_public=c.is_public,
-    )
-
-
 def _upload(
     ctx: Context, driver: sdk.VimDriver, archive: PackageArchive, request: ImageRequest, vim: VimInstance,
     attempt: _Attempt,
 ) -> _Resolved:
     """Puts the request's image on ``vim``; an image with the same bytes already there is reused."""
-    spec = _spec(request)
+    spec = request.config
     if request.file:
         size = archive.members[request.file].size
         reused = _same_bytes_on_vim(ctx, driver, archive, request.file, size, spec.name, attempt)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import select, update
 
-from nfvo.db.models import Job, PackageImage, VimInstance, VnfPackage, Vnfd, new_id, utcnow
+from nfvo.db.models import Job, PackageImage, VimInstance, Vnfd, VnfPackage, new_id, utcnow
 from nfvo.errors import JobNotFound, NfvoError, PackageNotFound, VnfdNotFound
-from nfvo.services.context import Context
+from nfvo.services.context import Context, in_project
 from nfvo.services.vims import connected
 
 log = logging.getLogger(__name__)
@@ -41,10 +41,7 @@ def submit(ctx: Context, project_id: str, upload: Received, enqueue: Callable[[s
 
 def get_job(ctx: Context, project_id: str, job_id: str) -> Job:
     with ctx.session() as session:
-        job = session.get(Job, job_id)
-    if job is None or job.project_id != project_id:
-        raise JobNotFound(f"No job {job_id!r} in this project")
-    return job
+        return in_project(session, Job, job_id, project_id, JobNotFound, "job")
 
 
 def stalled_jobs(ctx: Context) -> list[str]:
@@ -74,10 +71,7 @@ def list_packages(ctx: Context, project_id: str) -> list[VnfPackage]:
 
 def get_package(ctx: Context, project_id: str, package_id: str) -> VnfPackage:
     with ctx.session() as session:
-        package = session.get(VnfPackage, package_id)
-    if package is None or package.project_id != project_id:
-        raise PackageNotFound(f"No VNF package {package_id!r} in this project")
-    return package
+        return in_project(session, VnfPackage, package_id, project_id, PackageNotFound, "VNF package")
 
 
 def vnfd_of_package(ctx: Context, package_id: str) -> Vnfd:
@@ -89,9 +83,7 @@ def delete_package(ctx: Context, project_id: str, package_id: str) -> None:
     """Removes the package, its VNFD, its scripts and the images nfvo uploaded for it
     that no other package uses. Images on a VIM that cannot be reached stay there (logged)."""
     with ctx.transaction() as session:
-        package = session.get(VnfPackage, package_id)
-        if package is None or package.project_id != project_id:
-            raise PackageNotFound(f"No VNF package {package_id!r} in this project")
+        package = in_project(session, VnfPackage, package_id, project_id, PackageNotFound, "VNF package")
         mine = list(session.scalars(select(PackageImage).where(PackageImage.package_id == package_id)))
         orphans = []
         for row in mine:
@@ -117,10 +109,7 @@ def list_vnfds(ctx: Context, project_id: str) -> list[Vnfd]:
 
 def get_vnfd(ctx: Context, project_id: str, vnfd_id: str) -> Vnfd:
     with ctx.session() as session:
-        vnfd = session.get(Vnfd, vnfd_id)
-    if vnfd is None or vnfd.project_id != project_id:
-        raise VnfdNotFound(f"No VNF descriptor {vnfd_id!r} in this project")
-    return vnfd
+        return in_project(session, Vnfd, vnfd_id, project_id, VnfdNotFound, "VNF descriptor")
 
 
 def delete_vnfd(ctx: Context, project_id: str, vnfd_id: str) -> None:

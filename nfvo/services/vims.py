@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import nfvo_plugin_sdk as sdk
 from sqlalchemy import select
@@ -26,7 +26,7 @@ from nfvo.errors import (
     VimUnsupported,
 )
 from nfvo.services import secrets
-from nfvo.services.context import Context
+from nfvo.services.context import Context, in_project
 
 _DRIVER_ERRORS = [
     (sdk.VimUnavailable, VimUnavailable),
@@ -113,10 +113,7 @@ def register(ctx: Context, project_id: str, data: dict) -> tuple[VimInstance, di
 
 def get(ctx: Context, project_id: str, vim_id: str) -> VimInstance:
     with ctx.session() as session:
-        vim = session.get(VimInstance, vim_id)
-        if vim is None or vim.project_id != project_id:
-            raise VimNotFound(f"No VIM instance {vim_id!r} in this project")
-        return vim
+        return in_project(session, VimInstance, vim_id, project_id, VimNotFound, "VIM instance")
 
 
 def list_(ctx: Context, project_id: str) -> list[VimInstance]:
@@ -133,9 +130,7 @@ def images(ctx: Context, project_id: str, vim_id: str) -> list[sdk.Image]:
 def delete(ctx: Context, project_id: str, vim_id: str) -> None:
     """Raises InUse while an onboarded package still uses images on this VIM."""
     with ctx.transaction() as session:
-        vim = session.get(VimInstance, vim_id)
-        if vim is None or vim.project_id != project_id:
-            raise VimNotFound(f"No VIM instance {vim_id!r} in this project")
+        vim = in_project(session, VimInstance, vim_id, project_id, VimNotFound, "VIM instance")
         users = session.scalars(select(PackageImage.package_id).where(PackageImage.vim_id == vim_id).distinct()).all()
         if users:
             raise InUse(

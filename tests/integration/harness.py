@@ -11,9 +11,9 @@ import sys
 import tarfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlparse, urlunparse
 
 import pytest

@@ -12,10 +12,10 @@ import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Iterator, Mapping
 from urllib.parse import urlsplit
 
 #: A scripted answer: gets the request handler (``handler.server.stopping`` is an Event
@@ -167,7 +167,7 @@ def self_signed_tls(directory: str | os.PathLike, host: str = "localhost") -> ss
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)

@@ -11,7 +11,12 @@ import time
 import pytest
 
 from tests.integration.harness import (
-    Nfvo, assert_problem, example_files, fresh_postgres_database, fresh_redis_db, make_tar, nfvo_env,
+    Nfvo,
+    assert_problem,
+    fresh_postgres_database,
+    fresh_redis_db,
+    make_tar,
+    nfvo_env,
 )
 from tests.integration.servers import serve_http
 

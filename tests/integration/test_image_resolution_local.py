@@ -9,13 +9,12 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
+from nfvo_driver_local import LocalDriver
 from nfvo_plugin_sdk import ImageSpec, VimSpec
 from nfvo_plugin_sdk.conformance import GeneratorStream, chunks_of
 
 from nfvo.domain.images import ImageConfig, ImageRequest, decide, lookups_needed
 from nfvo.errors import ImageResolutionFailed
-
-from nfvo_driver_local import LocalDriver
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,10 @@ import os
 import re
 import tempfile
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 from nfvo_plugin_sdk import (
     UPLOAD_STREAM,
@@ -21,7 +22,6 @@ from nfvo_plugin_sdk import (
     DriverError,
     Flavor,
     Image,
-    ImageNotFound,
     ImageSpec,
     InvalidVimSpec,
     Network,
@@ -169,7 +169,7 @@ class LocalDriver(VimDriver):
                         min_ram=spec.min_ram,
                         is_public=spec.is_public,
                         status="active",
-                        created_at=datetime.now(timezone.utc).isoformat(),
+                        created_at=datetime.now(UTC).isoformat(),
                     )
                     try:
                         self._write_record(image)

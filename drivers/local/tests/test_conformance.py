@@ -11,6 +11,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from nfvo_driver_local import LocalDriver
 from nfvo_plugin_sdk import (
     DriverError,
     Flavor,
@@ -21,8 +22,6 @@ from nfvo_plugin_sdk import (
     VimUnavailable,
 )
 from nfvo_plugin_sdk.conformance import DriverConformance, GeneratorStream, chunks_of
-
-from nfvo_driver_local import LocalDriver
 
 
 def make_driver(data_dir, auth_url: str = "local://conformance") -> LocalDriver:

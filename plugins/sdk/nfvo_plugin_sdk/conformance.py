@@ -7,7 +7,7 @@ import hashlib
 import io
 import os
 import uuid
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
@@ -259,7 +259,7 @@ class StreamingConformance(_ConformanceBase):
 
     def test_upload_from_generator_backed_non_seekable_stream(self, driver, spec, image_bytes) -> None:
         cuts = [0, 1, 4097, 70_000, len(image_bytes) - 7, len(image_bytes)]
-        pieces = (image_bytes[a:b] for a, b in zip(cuts, cuts[1:]))  # uneven, a generator
+        pieces = (image_bytes[a:b] for a, b in zip(cuts, cuts[1:], strict=False))  # uneven, a generator
         stream = GeneratorStream(pieces)
         assert not stream.seekable()
         image = driver.upload_image(spec, stream)

@@ -6,9 +6,8 @@ import dataclasses
 import io
 import pickle
 
-import pytest
-
 import nfvo_plugin_sdk as sdk
+import pytest
 from nfvo_plugin_sdk import (
     ChecksumMismatch,
     DriverError,
