@@ -89,7 +89,7 @@ def run(ctx: Context, job_id: str, *, final_attempt: bool = True) -> None:
     except NfvoError as exc:
         _undo_uploads(ctx, attempt)
         if exc.retryable and not final_attempt:
-            _progress(ctx, job_id, "waiting to retry: " + exc.detail[:40])
+            _requeue(ctx, job_id, "waiting to retry: " + exc.detail)
             raise RetryLater(exc) from exc
         _fail(ctx, job, exc)
     except Exception:
@@ -123,6 +123,13 @@ def _progress(ctx: Context, job_id: str, step: str | None = None, progress: int 
             job.step = step[:64]
         if progress is not None:
             job.progress = progress
+
+
+def _requeue(ctx: Context, job_id: str, step: str) -> None:
+    """Puts the job back to queued, so that the retry (or a sweep) can claim it."""
+    with ctx.transaction() as session:
+        job = session.get(Job, job_id)
+        job.state, job.step, job.updated_at = "queued", step[:64], utcnow()
 
 
 def _beating(ctx: Context, job_id: str, stream):

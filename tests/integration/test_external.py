@@ -149,3 +149,29 @@ def test_two_packages_sharing_a_linked_image_upload_it_once(nfvo, vim, images, t
         assert answer.json()["vdu"][0]["vm_image"] == ["linked-img"]
     listed = nfvo.api.get(f"/api/v1/datacenters/{vim['id']}/images").json()
     assert [i["name"] for i in listed if i["sha256"] == sha] == ["linked-img"]
+
+
+def test_unreachable_vim_is_retried_and_the_job_then_succeeds(nfvo, vim, images, tmp_path):
+    """A real fault, no mock: the store directory of a second local VIM is replaced by a plain file,
+    so the driver cannot reach it (VimUnavailable, a retryable error) until the file is removed."""
+    import shutil
+
+    flaky = nfvo.api.post_json("/api/v1/datacenters", {"name": "flaky", "type": "local", "authUrl": "local://flaky"})
+    assert flaky.status_code == 201, flaky.text
+    store = nfvo.home / "vim-data" / "local" / "flaky"
+    shutil.rmtree(store)
+    store.write_text("not a directory")
+
+    url, _root = images
+    job_id = nfvo.api.upload(_linked_package(tmp_path, "retry", f"{url}/linked.img"), respond_async=True).json()["id"]
+    deadline = time.monotonic() + 30
+    while not (job := nfvo.api.get(f"/api/v1/jobs/{job_id}").json())["step"].startswith("waiting to retry"):
+        assert job["state"] != "failed" and time.monotonic() < deadline, job
+        time.sleep(0.05)
+    assert job["state"] == "queued" and "flaky" in job["step"]
+    store.unlink()
+
+    job = nfvo.api.wait_job(job_id, seconds=60)
+    assert job["state"] == "succeeded" and job["attempts"] == 2, job
+    names = [i["name"] for i in nfvo.api.get(f"/api/v1/datacenters/{flaky.json()['id']}/images").json()]
+    assert names == ["retry-img"]
