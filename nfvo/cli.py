@@ -54,10 +54,7 @@ def serve(host: str, port: int, threads: int) -> None:
     (embedded mode) and keeps its SQLite database up to date itself."""
     from nfvo.server import serve as run_server
 
-    settings = config.load()
-    mode = "embedded (in-process worker)" if settings.embedded else "external workers"
-    click.echo(f"nfvo serving on http://{host}:{port}  mode: {mode}  home: {settings.home}", err=True)
-    run_server(settings, host, port, threads=threads)
+    run_server(config.load(), host, port, threads=threads)
 
 
 @main.command()
@@ -65,9 +62,11 @@ def serve(host: str, port: int, threads: int) -> None:
 @click.option("--pool", default="prefork", show_default=True, type=click.Choice(["prefork", "solo", "threads"]))
 def worker(concurrency: int, pool: str) -> None:
     """Run a Celery worker for NFVO_BROKER_URL (external mode)."""
+    from nfvo.services.context import Context
     from nfvo.worker.app import configure
 
     settings = config.load()
+    Context(settings).check()
     if settings.embedded:
         raise click.ClickException("NFVO_BROKER_URL is not set: `nfvo serve` runs the worker itself in embedded mode")
     settings.ensure_dirs()

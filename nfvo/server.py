@@ -4,6 +4,7 @@ plus the embedded worker when no broker is configured."""
 from __future__ import annotations
 
 import signal
+import sys
 
 from cheroot import wsgi
 
@@ -49,6 +50,8 @@ def start_embedded_worker(app) -> callable:
 def serve(settings: Settings, host: str, port: int, *, threads: int = 16) -> None:
     """Serves until SIGTERM or SIGINT."""
     app = build_app(settings)
+    mode = "embedded (in-process worker)" if settings.embedded else "external workers"
+    print(f"nfvo serving on http://{host}:{port}  mode: {mode}  home: {settings.home}", file=sys.stderr, flush=True)
     stop_worker = start_embedded_worker(app) if settings.embedded else (lambda: None)
     server = wsgi.Server((host, port), app, numthreads=threads, server_name="nfvo", timeout=300,
                          request_queue_size=64)

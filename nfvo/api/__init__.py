@@ -7,9 +7,25 @@ from flask_smorest import Api
 
 from nfvo import config
 from nfvo.api import datacenters, drivers, jobs, oauth, problems, projects, vnf_descriptors, vnf_packages
+from nfvo.api.schemas import ProblemOut
 from nfvo.api.security import authenticate_request
 from nfvo.api.uploads import StreamingRequest
 from nfvo.services.context import Context
+
+
+class NfvoApi(Api):
+    """flask-smorest's Api, documenting every error response as application/problem+json."""
+
+    ERROR_SCHEMA = ProblemOut
+
+    def _register_responses(self):
+        default = self.DEFAULT_RESPONSE_CONTENT_TYPE
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = problems.PROBLEM_JSON
+        try:
+            super()._register_responses()
+        finally:
+            self.DEFAULT_RESPONSE_CONTENT_TYPE = default
+
 
 V1_BLUEPRINTS = (vnf_packages.blp, vnf_descriptors.blp, datacenters.blp, jobs.blp, projects.blp, drivers.blp)
 
@@ -38,10 +54,11 @@ def create_app(settings: config.Settings | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         JSON_SORT_KEYS=False,
     )
-    app.extensions["nfvo"] = Context(settings)
+    app.extensions["nfvo"] = ctx = Context(settings)
+    ctx.check()
     app.extensions["nfvo.enqueue"] = enqueue
 
-    api = Api(app, spec_kwargs={"info": {"description": "NFV orchestrator onboarding service"}})
+    api = NfvoApi(app, spec_kwargs={"info": {"description": "NFV orchestrator onboarding service"}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(oauth.blp)
     for blp in V1_BLUEPRINTS:

@@ -117,3 +117,23 @@ class DriverOut(Schema):
     status = fields.String()
     error = fields.String(allow_none=True)
     capabilities = fields.List(fields.String())
+
+
+class IssueOut(Schema):
+    message = fields.String(required=True)
+    file = fields.String()
+    line = fields.Integer()
+    pointer = fields.String(metadata={"description": "RFC 6901 JSON pointer into the file"})
+
+
+class ProblemOut(Schema):
+    """RFC 9457 problem details, plus Open Baton's ``code`` and ``message``."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    instance = fields.String()
+    code = fields.Integer(metadata={"description": "Open Baton: the HTTP status"})
+    message = fields.String(metadata={"description": "Open Baton: the same as detail"})
+    errors = fields.List(fields.Nested(IssueOut), metadata={"description": "every validation finding"})

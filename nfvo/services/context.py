@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -24,12 +25,20 @@ class Context:
         with session_factory(self.settings.database_url).begin() as session:
             yield session
 
+    def check(self) -> None:
+        """Fails with SystemExit naming the setting when the configuration cannot work."""
+        try:
+            _ = self.fetch_policy
+        except ValueError as exc:
+            raise SystemExit(f"NFVO_FETCH_ALLOW is not valid: {exc}") from None
+
     def session(self) -> Session:
         """A plain session for reads; the caller closes it (use as a context manager)."""
         return session_factory(self.settings.database_url)()
 
-    @property
+    @functools.cached_property
     def fetch_policy(self) -> FetchPolicy:
+        """Built once; ValueError for a malformed NFVO_FETCH_ALLOW (checked at start-up by ``check``)."""
         return FetchPolicy.from_allow_string(
             self.settings.fetch_allow,
             max_bytes=self.settings.max_image_size,

@@ -38,10 +38,15 @@ def test_first_start_creates_default_project_admin_and_local_vim(nfvo, local_vim
     assert {"type": "local", "status": "ok"}.items() <= next(d for d in drivers if d["type"] == "local").items()
 
 
-def test_openapi_is_served(nfvo):
+def test_openapi_and_its_ui_are_served_with_errors_as_problem_json(nfvo):
     spec = nfvo.api.http.get(f"{nfvo.url}/api/openapi.json").json()
-    assert "/api/v1/vnf-packages/" in spec["paths"]
     assert spec["info"]["title"] == "nfvo"
+    upload = spec["paths"]["/api/v1/vnf-packages/"]["post"]
+    assert "multipart/form-data" in upload["requestBody"]["content"]
+    default_error = spec["components"]["responses"]["DEFAULT_ERROR"]["content"]
+    assert default_error["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/ProblemOut"}
+    ui = nfvo.api.http.get(f"{nfvo.url}/api/ui")
+    assert ui.status_code == 200 and "swagger-ui" in ui.text
 
 
 def test_onboard_example_fills_images_and_stores_them_on_the_local_vim(nfvo, local_vim, tmp_path):
@@ -232,3 +237,21 @@ def test_cli_builds_and_uploads_a_package_directory_and_skips_duplicates(nfvo, t
 
     listed = subprocess.run([NFVO, "package", "list"], env=env, capture_output=True, text=True)
     assert any(line.split()[1] == "iperf-cli" for line in listed.stdout.splitlines())
+
+
+def test_images_map_onboards_every_image_and_fills_every_empty_vdu(nfvo, local_vim, tmp_path):
+    disk_a, disk_b = b"A" * 70_000, b"B" * 80_000
+    metadata = ("name: imap\nprovider: ACME\nvim_types: [local]\nimages:\n"
+                "  imap-a:\n    diskFormat: RAW\n    containerFormat: BARE\n    minRam: 256\n"
+                "  imap-b:\n    diskFormat: qcow2\n    containerFormat: bare\n")
+    vnfd = {"name": "imap", "vendor": "ACME", "type": "t", "endpoint": "generic",
+            "vdu": [{"vm_image": []}, {"vm_image": ["preset"]}]}
+    tar = make_tar(tmp_path / "imap.tar", {"Metadata.yaml": metadata, "vnfd.json": vnfd,
+                                           "images/imap-a": disk_a, "images/imap-b": disk_b})
+    answer = nfvo.api.upload(tar)
+    assert answer.status_code == 200, answer.text
+    vdus = answer.json()["vdu"]
+    assert sorted(vdus[0]["vm_image"]) == ["imap-a", "imap-b"] and vdus[1]["vm_image"] == ["preset"]
+    stored = {i["name"]: i for i in nfvo.api.get(f"/api/v1/datacenters/{local_vim['id']}/images").json()}
+    assert stored["imap-a"]["sha256"] == hashlib.sha256(disk_a).hexdigest() and stored["imap-a"]["minRam"] == 256
+    assert stored["imap-b"]["diskFormat"] == "qcow2"
