@@ -1,0 +1,210 @@
+"""The documentation in docs/ against the code: error slugs, settings, example packages, example driver.
+
+Conventions for fenced code blocks in docs/*.md (the words after the language are
+``key=value`` markers; Markdown renderers use only the first word for highlighting):
+
+* ```` ```yaml file=Metadata.yaml ```` in docs/packages.md: a file of the valid example
+  package, at that path inside the package.  All such blocks together (plus a placeholder
+  ``images/iperf.raw``, a binary file the doc describes but cannot show) form a package
+  that ``read_package`` must accept; they must also equal ``examples/iperf-server``.
+* ```` ```yaml file=Metadata.yaml expect=error example=NAME ````: a broken variant; the
+  package is the valid example with that one file replaced.
+* ```` ```json problem=NAME ````: the problem document the broken variant NAME yields when
+  uploaded as ``broken.tar``; its ``errors`` (file, line, pointer, message), ``type``,
+  ``title``, ``status`` and ``detail`` must match exactly (``instance`` is added by the API
+  and ignored here).
+* ```` ```python file=NAME.py ```` / ```` ```toml file=pyproject.toml ```` in
+  docs/plugins.md: the example driver distribution and its conformance test module; they
+  are written to a temporary directory and the test module is run with pytest.
+
+Slugs named by docs/errors.md are its ``## `slug` `` headings and the
+``https://nfvo.dev/problems/<slug>`` URIs it shows.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import io
+import json
+import re
+import subprocess
+import sys
+import tarfile
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from nfvo import drivers
+from nfvo.domain import openbaton
+from nfvo.domain.archive import PackageArchive
+from nfvo.errors import ValidationFailed, all_error_classes
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+def blocks(doc: str) -> list[tuple[str, dict[str, str], str]]:
+    """(language, markers, content) of every fenced block of ``docs/<doc>``."""
+    found = []
+    for match in FENCE.finditer((DOCS / doc).read_text(encoding="utf-8")):
+        words = match.group(1).split()
+        language = words[0] if words and "=" not in words[0] else ""
+        markers = dict(w.split("=", 1) for w in words if "=" in w)
+        found.append((language, markers, match.group(2)))
+    return found
+
+
+def make_tar(path: Path, files: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+# 1. errors.md ------------------------------------------------------------------------------
+def test_every_error_class_has_a_section_and_slugs_are_unique():
+    slugs = [cls.slug for cls in all_error_classes()]
+    assert len(slugs) == len(set(slugs)), sorted(s for s in slugs if slugs.count(s) > 1)
+    text = (DOCS / "errors.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^## `([^`]+)`\s*$", text, re.MULTILINE)
+    assert len(headings) == len(set(headings)), "a slug has two sections"
+    missing = sorted(set(slugs) - set(headings))
+    assert not missing, f"docs/errors.md has no '## `slug`' section for {missing}"
+
+
+def test_errors_doc_names_no_unknown_slug():
+    known = {cls.slug for cls in all_error_classes()}
+    text = (DOCS / "errors.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"^## `([^`]+)`", text, re.MULTILINE))
+    named |= set(re.findall(r"https://nfvo\.dev/problems/([a-z0-9-]+)", text))
+    assert named, "no slugs found: did the heading format change?"
+    assert not sorted(named - known), f"docs/errors.md names slugs that do not exist: {sorted(named - known)}"
+
+
+def test_error_sections_state_status_and_title():
+    text = (DOCS / "errors.md").read_text(encoding="utf-8")
+    sections = dict(re.findall(r"^## `([^`]+)`\s*\n(.*?)(?=^## |\Z)", text, re.MULTILINE | re.DOTALL))
+    for cls in all_error_classes():
+        body = sections[cls.slug]
+        assert f"**Status:** {cls.status}" in body, cls.slug
+        assert f"**Title:** {cls.title}" in body, cls.slug
+
+
+# 2. configuration.md -----------------------------------------------------------------------
+def test_every_setting_read_in_config_is_documented():
+    source = (ROOT / "nfvo" / "config.py").read_text(encoding="utf-8")
+    names = {node.value for node in ast.walk(ast.parse(source))
+             if isinstance(node, ast.Constant) and isinstance(node.value, str)
+             and re.fullmatch(r"NFVO_[A-Z0-9_]+", node.value)}
+    assert "NFVO_HOME" in names and "NFVO_JOB_STALE_SECONDS" in names
+    text = (DOCS / "configuration.md").read_text(encoding="utf-8")
+    missing = sorted(n for n in names if not re.search(rf"`{n}`", text))
+    assert not missing, f"docs/configuration.md does not mention {missing}"
+
+
+# 3. packages.md ----------------------------------------------------------------------------
+def package_files() -> dict[str, bytes]:
+    files = {m["file"]: content.encode() for _, m, content in blocks("packages.md")
+             if "file" in m and "expect" not in m}
+    # images/iperf.raw is a 1 MiB binary image; its content does not matter to read_package.
+    files["images/iperf.raw"] = b"\0" * 4096
+    return files
+
+
+def test_packages_doc_shows_the_iperf_server_example_as_it_is():
+    files = package_files()
+    assert set(files) == {"Metadata.yaml", "vnfd.json", "scripts/install.sh", "scripts/install-srv.sh",
+                          "images/iperf.raw"}
+    example = ROOT / "examples" / "iperf-server"
+    for name, data in files.items():
+        if not name.startswith("images/"):
+            assert data == (example / name).read_bytes(), f"docs/packages.md shows another {name}"
+
+
+def test_example_package_in_packages_doc_is_accepted(tmp_path):
+    tar = make_tar(tmp_path / "iperf-server.tar", package_files())
+    with PackageArchive.open(tar, display_name="iperf-server.tar") as archive:
+        package = openbaton.read_package(archive)
+    assert package.metadata.name == package.vnfd["name"] == "iperf-server"
+    assert package.metadata.vendor == "FOKUS"  # given as the alias 'provider'
+    [image] = package.metadata.images
+    assert (image.upload, image.names, image.file) == ("check", ("iperf-image",), "images/iperf.raw")
+    scripts = [name.split("/")[-1] for name in package.scripts]
+    assert openbaton.missing_scripts(package, scripts) == []
+
+
+def broken_examples() -> list[str]:
+    return [m["example"] for _, m, _ in blocks("packages.md") if m.get("expect") == "error"]
+
+
+def test_packages_doc_has_broken_examples():
+    names = broken_examples()
+    assert names and len(names) == len(set(names))
+    problems = [m["problem"] for _, m, _ in blocks("packages.md") if "problem" in m]
+    assert sorted(problems) == sorted(names), "each broken example needs exactly one problem block"
+
+
+@pytest.mark.parametrize("name", broken_examples())
+def test_broken_example_in_packages_doc_yields_the_errors_it_shows(tmp_path, name):
+    [(replaced, content)] = [(m["file"], c) for _, m, c in blocks("packages.md")
+                             if m.get("expect") == "error" and m.get("example") == name]
+    [shown] = [json.loads(c) for _, m, c in blocks("packages.md") if m.get("problem") == name]
+    files = {**package_files(), replaced: content.encode()}
+    tar = make_tar(tmp_path / "broken.tar", files)
+    with PackageArchive.open(tar, display_name="broken.tar") as archive:
+        with pytest.raises(ValidationFailed) as info:
+            openbaton.read_package(archive)
+    problem = info.value.to_problem()
+    assert [(e.get("file"), e.get("line"), e.get("pointer"), e["message"]) for e in problem["errors"]] == \
+        [(e.get("file"), e.get("line"), e.get("pointer"), e["message"]) for e in shown["errors"]]
+    shown.pop("instance", None)
+    assert {k: v for k, v in problem.items() if k != "errors"} == {k: v for k, v in shown.items() if k != "errors"}
+
+
+# 4. plugins.md -----------------------------------------------------------------------------
+def plugin_files() -> dict[str, str]:
+    return {m["file"]: content for _, m, content in blocks("plugins.md") if "file" in m}
+
+
+def test_example_driver_in_plugins_doc_passes_the_conformance_kit(tmp_path):
+    files = plugin_files()
+    modules = [n for n in files if n.endswith(".py") and not n.startswith("test_")]
+    tests = [n for n in files if n.startswith("test_") and n.endswith(".py")]
+    assert len(modules) == 1 and len(tests) == 1, sorted(files)
+    for name, content in files.items():
+        (tmp_path / name).write_text(content, encoding="utf-8")
+
+    # The module imports on its own and defines a VimDriver of this API version.
+    from nfvo_plugin_sdk import API_VERSION, VimDriver
+
+    spec = importlib.util.spec_from_file_location("docs_example_driver", tmp_path / modules[0])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    classes = [v for v in vars(module).values()
+               if isinstance(v, type) and issubclass(v, VimDriver) and v is not VimDriver]
+    assert len(classes) == 1 and classes[0].api_version == API_VERSION
+
+    # pyproject.toml registers that class in nfvo's entry-point group.
+    project = tomllib.loads(files["pyproject.toml"])["project"]
+    [(vim_type, target)] = project["entry-points"][drivers.GROUP].items()
+    assert target == f"{modules[0][:-3]}:{classes[0].__name__}"
+    assert re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,63}", vim_type)
+
+    # The test module from the doc runs the whole SDK conformance kit against it.
+    from nfvo_plugin_sdk.conformance import DriverConformance
+
+    kit = [n for n in dir(DriverConformance) if n.startswith("test_")]
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")  # not the repository's settings
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", tests[0]],
+        cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert re.search(rf"\b{len(kit)} passed\b", run.stdout), run.stdout
+    assert not re.search(r"\b(failed|error|errors|skipped)\b", run.stdout.splitlines()[-1]), run.stdout
