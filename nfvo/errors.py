@@ -70,10 +70,6 @@ class BadRequest(NfvoError):
     status, slug, title = 400, "bad-request", "Bad request"
 
 
-class MissingFile(BadRequest):
-    slug, title = "missing-file", "The multipart field 'file' is missing"
-
-
 # 401 / 403 ---------------------------------------------------------------------------
 class Unauthenticated(NfvoError):
     status, slug, title = 401, "unauthenticated", "Authentication required"
@@ -132,11 +128,6 @@ class InUse(Conflict):
 # 413 ---------------------------------------------------------------------------------
 class TooLarge(NfvoError):
     status, slug, title = 413, "too-large", "Content too large"
-
-
-# 415 ---------------------------------------------------------------------------------
-class UnsupportedMediaType(NfvoError):
-    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
 
 
 # 422 ---------------------------------------------------------------------------------

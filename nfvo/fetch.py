@@ -520,6 +520,8 @@ def _parse_git_url(url: object) -> _GitTarget:
             raise _refused(url, "the link has more than one '@' before the host")
         if (parts.username or "").startswith("-"):
             raise _refused(url, "a user name must not start with '-'")
+        if scheme == "git" and "@" in parts.netloc:
+            raise _refused(url, "git:// links carry no credentials (git reads 'user@' as part of the host name)")
         host = _normalise_host(url, parts.hostname)
         return _GitTarget(scheme, host, port or _DEFAULT_PORTS[scheme], url)
     match = _SCP_LIKE.match(url)
@@ -593,8 +595,15 @@ def _git_environment(scheme: str, extra_config: list[tuple[str, str]]) -> dict[s
     return env
 
 
-def _summarise_stderr(stderr: str) -> str:
-    lines = [line.strip() for line in redact(stderr or "").splitlines() if line.strip()]
+def _summarise_stderr(stderr: str, url: str) -> str:
+    """git's last lines, without the link's user name and password even where git prints them bare."""
+    text = redact(stderr or "")
+    if "://" in url:
+        parts = urlsplit(url)
+        for secret in (parts.password, parts.username):
+            if secret:
+                text = text.replace(secret, "***")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     text = "; ".join(lines[-4:]) or "no message from git"
     return text if len(text) <= _MAX_STDERR else text[: _MAX_STDERR - 3] + "..."
 
@@ -666,7 +675,7 @@ def fetch_git(url: str, dest: str | os.PathLike, policy: FetchPolicy) -> GitChec
         shutil.rmtree(dest, ignore_errors=True)
         if str(stderr).startswith("Timeout:") or time.monotonic() - started >= policy.git_timeout:
             raise _failed(url, f"git clone did not finish within {policy.git_timeout:g} s")
-        raise _failed(url, f"git clone failed: {_summarise_stderr(str(stderr))}")
+        raise _failed(url, f"git clone failed: {_summarise_stderr(str(stderr), url)}")
     try:
         repo = git.Repo(dest)
         try:

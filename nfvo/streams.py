@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
-from collections.abc import Callable
 from typing import BinaryIO
 
 CHUNK = 1 << 20
@@ -29,25 +27,6 @@ class HashingReader:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
-
-
-class HeartbeatReader:
-    """Wraps a readable stream and calls ``beat()`` at most every ``interval`` seconds while it is read,
-    so a long transfer keeps proving its worker is alive."""
-
-    def __init__(self, stream: BinaryIO, beat: Callable[[], None], interval: float):
-        self._stream, self._beat, self._interval = stream, beat, interval
-        self._next = time.monotonic() + interval
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._stream.read(n)
-        if time.monotonic() >= self._next:
-            self._beat()
-            self._next = time.monotonic() + self._interval
-        return data
-
-    def readable(self) -> bool:
-        return True
 
 
 def sha256_of(stream: BinaryIO) -> tuple[str, int]:

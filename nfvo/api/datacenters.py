@@ -5,15 +5,21 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from nfvo.api.schemas import ImageOut, VimInstanceIn, VimInstanceOut
+from nfvo.api.schemas import ImageOut, VimInstanceIn, VimInstanceOut, VimStateOut
 from nfvo.api.security import ctx, project_id
 from nfvo.services import vims
 
 blp = Blueprint("datacenters", __name__, url_prefix="/api/v1/datacenters", description="VIM instances")
 
 
-def _with_state(vim, state: dict) -> dict:
-    return {**VimInstanceOut().dump(vim), **state}
+class _WithState:
+    """A VIM instance row plus the images, flavours and networks of a refresh, for VimStateOut."""
+
+    def __init__(self, vim, state: dict):
+        self._vim, self.images, self.flavours, self.networks = vim, state["images"], state["flavours"], state["networks"]
+
+    def __getattr__(self, name):
+        return getattr(self._vim, name)
 
 
 @blp.route("/", strict_slashes=False)
@@ -23,10 +29,11 @@ class Datacenters(MethodView):
         return vims.list_(ctx(), project_id())
 
     @blp.arguments(VimInstanceIn)
-    @blp.response(201, description="The VIM instance, with the images, flavours and networks its driver reported")
+    @blp.response(201, VimStateOut, description="The VIM instance, with the images, flavours and networks its "
+                  "driver reported")
     def post(self, data):
         vim, state = vims.register(ctx(), project_id(), data)
-        return _with_state(vim, state)
+        return _WithState(vim, state)
 
 
 @blp.route("/<vim_id>", strict_slashes=False)
@@ -42,10 +49,10 @@ class DatacenterById(MethodView):
 
 @blp.route("/<vim_id>/refresh", strict_slashes=False)
 class DatacenterRefresh(MethodView):
-    @blp.response(200, description="The VIM instance with fresh images, flavours and networks")
+    @blp.response(200, VimStateOut, description="The VIM instance with fresh images, flavours and networks")
     def get(self, vim_id):
         vim = vims.get(ctx(), project_id(), vim_id)
-        return _with_state(vim, vims.refresh(ctx(), vim))
+        return _WithState(vim, vims.refresh(ctx(), vim))
 
 
 @blp.route("/<vim_id>/images", strict_slashes=False)

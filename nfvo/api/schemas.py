@@ -60,6 +60,28 @@ class ImageOut(Schema):
     status = fields.String()
 
 
+class FlavorOut(Schema):
+    id = fields.String()
+    flavour_key = fields.String(attribute="name", metadata={"description": "Open Baton's name for the flavour"})
+    vcpus = fields.Integer()
+    ram = fields.Integer()
+    disk = fields.Integer()
+
+
+class NetworkOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    external = fields.Boolean()
+
+
+class VimStateOut(VimInstanceOut):
+    """A VIM instance with what its driver reported at the last refresh."""
+
+    images = fields.List(fields.Nested(ImageOut))
+    flavours = fields.List(fields.Nested(FlavorOut))
+    networks = fields.List(fields.Nested(NetworkOut))
+
+
 class PackageImageOut(Schema):
     vimId = fields.String(attribute="vim_id")
     imageId = fields.String(attribute="image_id")

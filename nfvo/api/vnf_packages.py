@@ -14,7 +14,7 @@ from marshmallow import Schema
 from nfvo.api.problems import problem_response
 from nfvo.api.schemas import VnfPackageOut
 from nfvo.api.security import ctx, project_id
-from nfvo.errors import JobTimeout, MissingFile
+from nfvo.errors import JobTimeout
 from nfvo.services import packages
 
 blp = Blueprint("vnf-packages", __name__, url_prefix="/api/v1/vnf-packages", description="VNF packages")
@@ -27,10 +27,8 @@ class PackageUpload(Schema):
 
 
 def _take_upload():
-    """The streamed file of field ``file``; the other parts' files are dropped."""
-    storage = request.files.get("file")
-    if storage is None:
-        raise MissingFile("Send the package as multipart/form-data field 'file'")
+    """The streamed file of field ``file`` (the schema made sure it is there); other parts' files are dropped."""
+    storage = request.files["file"]
     upload = storage.stream
     g.kept_upload = upload
     name = PurePosixPath((storage.filename or "package.tar").replace("\\", "/")).name[:255] or "package.tar"

@@ -1,10 +1,15 @@
 """Onboarding an Open Baton VNF package: the job a worker runs, step by step.
 
-The job row is the truth. ``run`` re-reads it first, so a redelivered message for a
-finished job does nothing, and a job whose worker died starts again from a clean
-work directory. The package, its VNFD, its image records and the job's success are
-committed in one transaction; on failure the images this attempt uploaded are
-removed and nothing else was written.
+The job row is the truth. A run first claims the job (a queued one, or a running one
+whose worker stopped beating) and gets the job's attempt number as a fencing token:
+every later write of that run to the job is conditional on it, so a run that lost its
+claim can neither overwrite the outcome nor commit. While it runs, a heartbeat thread
+keeps the claim alive, whatever step it is in. Images are recorded on the job as soon as
+they are uploaded, so that a retry after a crash knows which images nfvo created.
+
+The package, its VNFD, its image records and the job's success are committed in one
+transaction; on failure the images the job uploaded are removed, and nothing else was
+written.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import hashlib
 import json
 import logging
 import shutil
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -37,7 +43,7 @@ from nfvo.errors import (
 from nfvo.fetch import fetch_git, open_http
 from nfvo.services.context import Context
 from nfvo.services.vims import connected
-from nfvo.streams import HashingReader, HeartbeatReader, sha256_of
+from nfvo.streams import HashingReader, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +58,10 @@ class RetryLater(Exception):
         self.cause = cause
 
 
+class Superseded(Exception):
+    """Another run claimed this job (this one was thought dead); this run must stop writing."""
+
+
 @dataclass
 class _Resolved:
     request: ImageRequest
@@ -64,45 +74,53 @@ class _Resolved:
 
 @dataclass
 class _Attempt:
-    """What one run of a job did so far, so a failure can undo it."""
+    """One run of a job: its fencing token, and what the job uploaded so far (in any run)."""
 
-    job_id: str
-    uploads: list[tuple[VimInstance, str]] = field(default_factory=list)
+    job: Job
+    created: set[tuple[str, str]] = field(default_factory=set)
     member_hashes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def token(self) -> int:
+        return self.job.attempts
 
 
 def run(ctx: Context, job_id: str, *, final_attempt: bool = True) -> None:
-    """Runs onboarding job ``job_id``; idempotent for a finished job.
+    """Runs onboarding job ``job_id``; does nothing for a finished job or one alive on another worker.
 
     Every outcome is written to the job row. Raises RetryLater only for a retryable
     error (a VIM that cannot be reached) when ``final_attempt`` is false.
     """
-    job = _start(ctx, job_id)
+    job = _claim(ctx, job_id)
     if job is None:
         return
+    attempt = _Attempt(job, created={tuple(u) for u in job.uploads or []})
     work = ctx.settings.work_dir / job_id
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    attempt = _Attempt(job_id)
     try:
-        _onboard(ctx, job, work, attempt)
+        with _Heartbeat(ctx, attempt):
+            _onboard(ctx, job, work, attempt)
+    except Superseded:
+        log.warning("onboarding job %s was claimed by another worker; this run stops", job_id)
     except NfvoError as exc:
-        _undo_uploads(ctx, attempt)
         if exc.retryable and not final_attempt:
-            _requeue(ctx, job_id, "waiting to retry: " + exc.detail)
+            _write(ctx, attempt, state="queued", step=("waiting to retry: " + exc.detail)[:64])
             raise RetryLater(exc) from exc
-        _fail(ctx, job, exc)
+        _give_up(ctx, attempt, exc)
     except Exception:
         log.exception("onboarding job %s failed unexpectedly", job_id)
-        _undo_uploads(ctx, attempt)
-        _fail(ctx, job, NfvoError("Onboarding failed unexpectedly; the service log has the details"))
+        _give_up(ctx, attempt, NfvoError("Onboarding failed unexpectedly; the service log has the details"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _start(ctx: Context, job_id: str) -> Job | None:
-    """Claims the job: a queued one, or a running one whose worker stopped beating. None otherwise
-    (finished, or alive on another worker); the conditional UPDATE makes two claims impossible."""
+# --- the job row ----------------------------------------------------------------------
+
+
+def _claim(ctx: Context, job_id: str) -> Job | None:
+    """The job, claimed for this run; None when it is finished or alive on another worker.
+    The conditional UPDATE makes two claims impossible."""
     stale = utcnow() - timedelta(seconds=ctx.settings.job_stale_after)
     with ctx.transaction() as session:
         claimed = session.execute(
@@ -114,39 +132,79 @@ def _start(ctx: Context, job_id: str) -> Job | None:
         return session.get(Job, job_id) if claimed else None
 
 
-def _progress(ctx: Context, job_id: str, step: str | None = None, progress: int | None = None) -> None:
-    """Records the step (and refreshes the job's heartbeat)."""
+def _write(ctx: Context, attempt: _Attempt, **values) -> None:
+    """Updates the job (and its heartbeat) if this run still holds it; Superseded otherwise."""
     with ctx.transaction() as session:
-        job = session.get(Job, job_id)
-        job.updated_at = utcnow()
-        if step is not None:
-            job.step = step[:64]
-        if progress is not None:
-            job.progress = progress
+        done = session.execute(
+            update(Job)
+            .where(Job.id == attempt.job.id, Job.attempts == attempt.token, Job.state == "running")
+            .values(updated_at=utcnow(), **values)
+        ).rowcount
+    if not done:
+        raise Superseded(attempt.job.id)
 
 
-def _requeue(ctx: Context, job_id: str, step: str) -> None:
-    """Puts the job back to queued, so that the retry (or a sweep) can claim it."""
-    with ctx.transaction() as session:
-        job = session.get(Job, job_id)
-        job.state, job.step, job.updated_at = "queued", step[:64], utcnow()
+def _progress(ctx: Context, attempt: _Attempt, step: str, progress: int) -> None:
+    _write(ctx, attempt, step=step[:64], progress=progress)
 
 
-def _beating(ctx: Context, job_id: str, stream):
-    """``stream``, refreshing the job's heartbeat while it is read."""
-    return HeartbeatReader(stream, lambda: _progress(ctx, job_id), ctx.settings.job_stale_after / 4)
+class _Heartbeat:
+    """While the job runs, refreshes its heartbeat every quarter of NFVO_JOB_STALE_SECONDS."""
+
+    def __init__(self, ctx: Context, attempt: _Attempt):
+        self._ctx, self._attempt = ctx, attempt
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{attempt.job.id}", daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._ctx.settings.job_stale_after / 4):
+            try:
+                _write(self._ctx, self._attempt)
+            except Superseded:
+                return
+            except Exception:  # the database may be briefly away; the next beat tries again
+                log.warning("heartbeat of job %s failed", self._attempt.job.id, exc_info=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
-def _fail(ctx: Context, job: Job, exc: NfvoError) -> None:
-    with ctx.transaction() as session:
-        row = session.get(Job, job.id)
-        row.state, row.step, row.problem = "failed", "failed", exc.to_problem()
-    _discard_upload(ctx, job)
+def _record_upload(ctx: Context, attempt: _Attempt, vim: VimInstance, image_id: str) -> None:
+    """Remembers on the job, at once, that it created ``image_id`` on ``vim``."""
+    attempt.created.add((vim.id, image_id))
+    _write(ctx, attempt, uploads=sorted([list(u) for u in attempt.created]))
 
 
-def _discard_upload(ctx: Context, job: Job) -> None:
-    if job.upload_path:
-        Path(job.upload_path).unlink(missing_ok=True)
+def _give_up(ctx: Context, attempt: _Attempt, exc: NfvoError) -> None:
+    """Marks the job failed with ``exc``'s problem and removes what the job uploaded."""
+    try:
+        _write(ctx, attempt, state="failed", step="failed", problem=exc.to_problem())
+    except Superseded:
+        return
+    _undo_uploads(ctx, attempt)
+    if attempt.job.upload_path:
+        Path(attempt.job.upload_path).unlink(missing_ok=True)
+
+
+def _undo_uploads(ctx: Context, attempt: _Attempt) -> None:
+    for vim_id, image_id in sorted(attempt.created):
+        if _committed_owner(ctx, vim_id, image_id):
+            continue
+        with ctx.session() as session:
+            vim = session.get(VimInstance, vim_id)
+        try:
+            with connected(ctx, vim) as driver:
+                driver.delete_image(image_id)
+        except NfvoError:
+            log.warning("image %s stays on VIM %s after a failed onboarding", image_id, vim.name)
+
+
+# --- the steps ------------------------------------------------------------------------
 
 
 def _package_file(ctx: Context, job: Job) -> Path:
@@ -159,23 +217,24 @@ def _onboard(ctx: Context, job: Job, work: Path, attempt: _Attempt) -> None:
     limits = ArchiveLimits(max_members=ctx.settings.max_archive_members, max_total_size=ctx.settings.max_package_size)
     with PackageArchive.open(_package_file(ctx, job), limits, display_name=job.filename or "package") as archive:
         package = openbaton.read_package(archive)
-        _progress(ctx, job.id, "checking duplicates", 10)
+        _progress(ctx, attempt, "checking duplicates", 10)
         identity = _identity(package)
         _refuse_duplicate(ctx, job.project_id, identity, package)
 
-        _progress(ctx, job.id, "fetching scripts", 20)
-        scripts, commit = _collect_scripts(ctx, archive, package, work)
+        _progress(ctx, attempt, "fetching scripts", 20)
+        scripts, link, commit = _collect_scripts(ctx, archive, package, work)
         issues = openbaton.missing_scripts(package, scripts)
         vims, vim_issues = _target_vims(ctx, job.project_id, package)
         issues += vim_issues
         if issues:
             raise ValidationFailed(f"{len(issues)} problems in package {job.filename}", errors=issues)
 
-        _progress(ctx, job.id, "resolving images", 30)
+        _progress(ctx, attempt, "resolving images", 30)
         resolved = _resolve_images(ctx, archive, package, vims, attempt)
 
     vnfd_body = openbaton.fill_vm_images(package.vnfd, _names_by_vdu(package, resolved))
-    _commit(ctx, job, package, identity, vnfd_body, scripts, commit, resolved)
+    _refuse_vdus_without_image(package, vnfd_body)
+    _commit(ctx, attempt, package, identity, vnfd_body, scripts, link, commit, resolved)
 
 
 def _identity(package: openbaton.OpenBatonPackage) -> str:
@@ -200,36 +259,40 @@ def _refuse_duplicate(ctx: Context, project_id: str, identity: str, package: ope
 
 def _collect_scripts(
     ctx: Context, archive: PackageArchive, package: openbaton.OpenBatonPackage, work: Path
-) -> tuple[dict[str, Path], str | None]:
-    """Script name -> file in the work directory; from scripts-link (which wins) or scripts/."""
-    link = package.metadata.scripts_link
-    if link:
-        checkout = fetch_git(link, work / "scripts-link", ctx.fetch_policy)
-        return {name: checkout.path / name for name in checkout.files}, checkout.commit
+) -> tuple[dict[str, Path], str | None, str | None]:
+    """(script name -> file in the work directory, scripts-link without credentials, its commit).
+    scripts-link wins over the package's scripts/ folder."""
+    if package.metadata.scripts_link:
+        checkout = fetch_git(package.metadata.scripts_link, work / "scripts-link", ctx.fetch_policy)
+        return {name: checkout.path / name for name in checkout.files}, checkout.url, checkout.commit
     target = work / "scripts"
     target.mkdir()
     scripts = {}
     for member in package.scripts:
         path = archive.extract_file(member, target)
         scripts[path.name] = path
-    return scripts, None
+    return scripts, None, None
 
 
 def _target_vims(
     ctx: Context, project_id: str, package: openbaton.OpenBatonPackage
 ) -> tuple[list[VimInstance], list[Issue]]:
-    """The project's VIM instances whose type is in vim_types (every VIM when vim_types is empty)."""
+    """The project's VIM instances whose type is in vim_types (every VIM when vim_types is empty),
+    and an Issue for each VDU ``vimInstanceName`` that names no such VIM."""
     types = set(package.metadata.vim_types)
     with ctx.session() as session:
         all_vims = list(session.scalars(select(VimInstance).where(VimInstance.project_id == project_id)))
     vims = [v for v in all_vims if not types or v.type in types]
+    by_name = {v.name: v for v in all_vims}
     issues = []
-    names = {v.name for v in all_vims}
     for i, vdu in enumerate(package.vnfd.get("vdu", [])):
         for j, name in enumerate(vdu.get("vimInstanceName") or []):
-            if name not in names:
-                pointer = f"/vdu/{i}/vimInstanceName/{j}"
+            pointer = f"/vdu/{i}/vimInstanceName/{j}"
+            if name not in by_name:
                 issues.append(package.vnfd_source.issue(pointer, f"no VIM instance named {name!r} in this project"))
+            elif by_name[name] not in vims:
+                issues.append(package.vnfd_source.issue(
+                    pointer, f"VIM instance {name!r} is of type {by_name[name].type!r}, not one of vim_types"))
     if not vims and package.metadata.images:
         raise NoMatchingVim(
             f"The project has no VIM instance of type {', '.join(sorted(types))}; register one first",
@@ -239,11 +302,15 @@ def _target_vims(
     return vims, issues
 
 
+def _serves(request: ImageRequest, vdu: dict) -> bool:
+    return not request.vdus or vdu.get("name") in request.vdus or vdu.get("id") in request.vdus
+
+
 def _vims_for(request: ImageRequest, package: openbaton.OpenBatonPackage, vims: list[VimInstance]) -> list[VimInstance]:
     """VIMs a request must reach: those its VDUs name in vimInstanceName, else all target VIMs."""
     named = set()
     for vdu in package.vnfd.get("vdu", []):
-        if not request.vdus or vdu.get("name") in request.vdus or vdu.get("id") in request.vdus:
+        if _serves(request, vdu):
             named.update(vdu.get("vimInstanceName") or [])
     return [v for v in vims if v.name in named] if named else vims
 
@@ -265,11 +332,11 @@ def _resolve_images(
 
     resolved = []
     for n, (request, vim, decision) in enumerate(plan, 1):
-        _progress(ctx, attempt.job_id, f"image {request.key} on {vim.name}", 30 + 60 * n // (len(plan) + 1))
+        _progress(ctx, attempt, f"image {request.key} on {vim.name}", 30 + 60 * n // (len(plan) + 1))
         with connected(ctx, vim) as driver:
             if decision.action == "use":
                 image = driver.get_image(decision.image_id)
-                resolved.append(_Resolved(request, vim, image, _owned(ctx, vim.id, image.id), decision.reason))
+                resolved.append(_Resolved(request, vim, image, _owned(ctx, attempt, vim.id, image.id), decision.reason))
             else:
                 resolved.append(_upload(ctx, driver, archive, request, vim, attempt))
     return resolved
@@ -284,8 +351,8 @@ def _decide(ctx: Context, request: ImageRequest, vim: VimInstance):
     return decide(request, by_ids=by_ids, by_names=by_names, vim_name=vim.name)
 
 
-def _owned(ctx: Context, vim_id: str, image_id: str) -> bool:
-    """True when nfvo itself uploaded this image for some package (so it may delete it later)."""
+def _committed_owner(ctx: Context, vim_id: str, image_id: str) -> bool:
+    """True when an onboarded package holds this image as one nfvo uploaded."""
     with ctx.session() as session:
         return bool(session.scalar(
             select(PackageImage.id).where(
@@ -294,36 +361,42 @@ def _owned(ctx: Context, vim_id: str, image_id: str) -> bool:
         ))
 
 
+def _owned(ctx: Context, attempt: _Attempt, vim_id: str, image_id: str) -> bool:
+    """True when nfvo created this image: for an onboarded package, or earlier in this job."""
+    return (vim_id, image_id) in attempt.created or _committed_owner(ctx, vim_id, image_id)
+
+
 def _upload(
     ctx: Context, driver: sdk.VimDriver, archive: PackageArchive, request: ImageRequest, vim: VimInstance,
     attempt: _Attempt,
 ) -> _Resolved:
     """Puts the request's image on ``vim``; an image with the same bytes already there is reused."""
-    spec = request.config
     if request.file:
         size = archive.members[request.file].size
-        reused = _same_bytes_on_vim(ctx, driver, archive, request.file, size, spec.name, attempt)
+        reused = _same_bytes_on_vim(driver, archive, request.file, size, request.config.name, attempt)
         if reused:
-            return _Resolved(request, vim, reused, _owned(ctx, vim.id, reused.id), f"same content as image {reused.id}")
+            return _Resolved(request, vim, reused, _owned(ctx, attempt, vim.id, reused.id),
+                             f"same content as image {reused.id}")
         with archive.open_member(request.file) as stream:
-            reader = HashingReader(_beating(ctx, attempt.job_id, stream))
-            image = _put(driver, spec, reader, size, vim, attempt)
-        _verify(driver, image, reader.hexdigest(), request, vim, attempt)
-        return _Resolved(request, vim, image, True, f"uploaded from {request.file}", source=f"package:{request.file}")
+            reader = HashingReader(stream)
+            image = _put(ctx, driver, request, reader, size, vim, attempt)
+        source = f"package:{request.file}"
+    else:
+        reused = _reused_link(ctx, driver, vim, request.link)
+        if reused:
+            return _Resolved(request, vim, reused, _owned(ctx, attempt, vim.id, reused.id),
+                             f"already downloaded from {request.link}", source=request.link)
+        with open_http(request.link, ctx.fetch_policy) as stream:
+            reader = HashingReader(stream)
+            image = _put(ctx, driver, request, reader, stream.size, vim, attempt)
+        source = request.link
+    _verify(image, reader.hexdigest(), request, vim)
+    how = f"uploaded from {request.file or request.link}"
+    return _Resolved(request, vim, image, _owned(ctx, attempt, vim.id, image.id), how, source=source)
 
-    reused = _reused_link(ctx, driver, vim, request.link)
-    if reused:
-        return _Resolved(request, vim, reused, _owned(ctx, vim.id, reused.id), f"already downloaded from {request.link}",
-                         source=request.link)
-    with open_http(request.link, ctx.fetch_policy) as stream:
-        reader = HashingReader(_beating(ctx, attempt.job_id, stream))
-        image = _put(driver, spec, reader, stream.size, vim, attempt)
-    _verify(driver, image, reader.hexdigest(), request, vim, attempt)
-    return _Resolved(request, vim, image, True, f"uploaded from {request.link}", source=request.link)
 
-
-def _same_bytes_on_vim(ctx: Context, driver: sdk.VimDriver, archive: PackageArchive, member: str, size: int,
-                       name: str, attempt: _Attempt) -> sdk.Image | None:
+def _same_bytes_on_vim(driver: sdk.VimDriver, archive: PackageArchive, member: str, size: int, name: str,
+                       attempt: _Attempt) -> sdk.Image | None:
     """An image on the VIM with exactly this member's bytes, preferring one named ``name``.
 
     Only when some image has the same size is the member hashed first (one extra read);
@@ -333,18 +406,18 @@ def _same_bytes_on_vim(ctx: Context, driver: sdk.VimDriver, archive: PackageArch
         return None
     if member not in attempt.member_hashes:
         with archive.open_member(member) as stream:
-            attempt.member_hashes[member] = sha256_of(_beating(ctx, attempt.job_id, stream))[0]
+            attempt.member_hashes[member] = sha256_of(stream)[0]
     same = driver.find_images(sha256=attempt.member_hashes[member])
     return next((i for i in same if i.name == name), same[0] if same else None)
 
 
-def _put(driver: sdk.VimDriver, spec: sdk.ImageSpec, stream, size: int | None, vim: VimInstance,
+def _put(ctx: Context, driver: sdk.VimDriver, request: ImageRequest, stream, size: int | None, vim: VimInstance,
          attempt: _Attempt) -> sdk.Image:
-    """Uploads and remembers the image for undo, unless the driver handed back one that existed before."""
-    before = {i.id for i in driver.find_images(name=spec.name)}
-    image = driver.upload_image(spec, stream, size=size)
+    """Uploads, and records the image on the job unless the driver handed back one that existed before."""
+    before = {i.id for i in driver.find_images(name=request.config.name)}
+    image = driver.upload_image(request.config, stream, size=size)
     if image.id not in before:
-        attempt.uploads.append((vim, image.id))
+        _record_upload(ctx, attempt, vim, image.id)
     return image
 
 
@@ -363,8 +436,7 @@ def _reused_link(ctx: Context, driver: sdk.VimDriver, vim: VimInstance, link: st
     return None
 
 
-def _verify(driver: sdk.VimDriver, image: sdk.Image, sha: str, request: ImageRequest, vim: VimInstance,
-            attempt: _Attempt) -> None:
+def _verify(image: sdk.Image, sha: str, request: ImageRequest, vim: VimInstance) -> None:
     """The VIM must report the bytes nfvo streamed; a driver that reports no checksum is trusted."""
     if image.sha256 and image.sha256 != sha:
         raise ImageVerificationFailed(
@@ -373,36 +445,35 @@ def _verify(driver: sdk.VimDriver, image: sdk.Image, sha: str, request: ImageReq
         )
 
 
-def _undo_uploads(ctx: Context, attempt: _Attempt) -> None:
-    for vim, image_id in attempt.uploads:
-        if _owned(ctx, vim.id, image_id):
-            continue
-        try:
-            with connected(ctx, vim) as driver:
-                driver.delete_image(image_id)
-        except NfvoError:
-            log.warning("could not remove image %s from VIM %s after a failed onboarding", image_id, vim.name)
-
-
 def _names_by_vdu(package: openbaton.OpenBatonPackage, resolved: list[_Resolved]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for i, vdu in enumerate(package.vnfd.get("vdu", [])):
         names = []
         for r in resolved:
-            if r.request.vdus and vdu.get("name") not in r.request.vdus and vdu.get("id") not in r.request.vdus:
-                continue
-            if r.image.name not in names:
+            if _serves(r.request, vdu) and r.image.name not in names:
                 names.append(r.image.name)
         out[i] = names
     return out
 
 
+def _refuse_vdus_without_image(package: openbaton.OpenBatonPackage, vnfd_body: dict) -> None:
+    """Every VDU must end up with an image: its own vm_image, or one resolved for it."""
+    issues = [
+        package.vnfd_source.issue(f"/vdu/{i}/vm_image", "no image for this VDU: give vm_image, or an image in "
+                                  "Metadata.yaml that reaches one of its VIM instances")
+        for i, vdu in enumerate(vnfd_body.get("vdu", []))
+        if not [name for name in vdu.get("vm_image") or [] if name]
+    ]
+    if issues:
+        raise ValidationFailed(f"{len(issues)} VDUs have no image", errors=issues)
+
+
 def _commit(
-    ctx: Context, job: Job, package: openbaton.OpenBatonPackage, identity: str, vnfd_body: dict,
-    scripts: dict[str, Path], commit: str | None, resolved: list[_Resolved],
+    ctx: Context, attempt: _Attempt, package: openbaton.OpenBatonPackage, identity: str, vnfd_body: dict,
+    scripts: dict[str, Path], link: str | None, commit: str | None, resolved: list[_Resolved],
 ) -> None:
     """Stores the package's files, then commits package, VNFD, images and job success at once."""
-    m = package.metadata
+    job, m = attempt.job, package.metadata
     package_dir = ctx.settings.packages_dir / job.package_id
     (package_dir / "scripts").mkdir(parents=True, exist_ok=True)
     for name, path in scripts.items():
@@ -417,11 +488,14 @@ def _commit(
     vnfd_body.setdefault("version", m.version)
     try:
         with ctx.transaction() as session:
+            row = session.get(Job, job.id)
+            if row.attempts != attempt.token or row.state != "running":
+                raise Superseded(job.id)
             session.add(VnfPackage(
                 id=job.package_id, project_id=job.project_id, identity=identity, name=m.name, vendor=m.vendor,
                 version=m.version, nfvo_version=m.nfvo_version, vim_types=list(m.vim_types), sha256=job.sha256,
-                size=job.size, filename=job.filename, scripts_link=m.scripts_link, scripts_commit=commit,
-                scripts=sorted(scripts), meta=m.raw,
+                size=job.size, filename=job.filename, scripts_link=link, scripts_commit=commit,
+                scripts=sorted(scripts), meta={**m.raw, "scripts-link": link} if link else m.raw,
             ))
             session.flush()
             session.add(Vnfd(id=vnfd_id, project_id=job.project_id, package_id=job.package_id, name=vnfd_body["name"],
@@ -433,11 +507,12 @@ def _commit(
                     request_key=r.request.key, sha256=r.image.sha256, uploaded=r.uploaded, decision=r.decision,
                     source=r.source,
                 ))
-            row = session.get(Job, job.id)
-            row.state, row.step, row.progress = "succeeded", "done", 100
+            row.state, row.step, row.progress, row.updated_at = "succeeded", "done", 100, utcnow()
     except IntegrityError:
         shutil.rmtree(package_dir, ignore_errors=True)
         raise DuplicatePackage(f"Package {m.name!r} was onboarded by another job at the same time") from None
+    except Superseded:
+        raise
     except Exception:
         shutil.rmtree(package_dir, ignore_errors=True)
         raise

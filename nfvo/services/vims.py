@@ -46,7 +46,9 @@ def driver_errors(vim_name: str) -> Iterator[None]:
         yield
     except sdk.DriverError as exc:
         cls = next((ours for theirs, ours in _DRIVER_ERRORS if isinstance(exc, theirs)), VimFailed)
-        raise cls(f"VIM {vim_name!r}: {exc}") from exc
+        error = cls(f"VIM {vim_name!r}: {exc}")
+        error.retryable = exc.retryable  # the driver knows whether trying again can help
+        raise error from exc
 
 
 def spec_for(ctx: Context, vim: VimInstance) -> sdk.VimSpec:
@@ -74,14 +76,11 @@ def connected(ctx: Context, vim: VimInstance) -> Iterator[sdk.VimDriver]:
 
 
 def refresh(ctx: Context, vim: VimInstance) -> dict:
-    """Checks the connection and reads images, flavours and networks (Open Baton's refresh)."""
+    """Checks the connection and reads images, flavours and networks (Open Baton's refresh):
+    ``{"images": [sdk.Image], "flavours": [sdk.Flavor], "networks": [sdk.Network]}``."""
     with connected(ctx, vim) as driver:
         driver.check_connection()
-        return {
-            "images": [i.to_dict() for i in driver.list_images()],
-            "flavours": [vars(f) for f in driver.list_flavors()],
-            "networks": [vars(n) for n in driver.list_networks()],
-        }
+        return {"images": driver.list_images(), "flavours": driver.list_flavors(), "networks": driver.list_networks()}
 
 
 def register(ctx: Context, project_id: str, data: dict) -> tuple[VimInstance, dict]:

@@ -34,6 +34,9 @@ def test_first_start_creates_default_project_admin_and_local_vim(nfvo, local_vim
     projects = nfvo.api.get("/api/v1/projects").json()
     assert [p["name"] for p in projects] == ["default"]
     assert local_vim["type"] == "local" and local_vim["password"] is None
+    refreshed = nfvo.api.get(f"/api/v1/datacenters/{local_vim['id']}/refresh").json()
+    assert refreshed["flavours"] == [{"id": "m1.small", "flavour_key": "m1.small", "vcpus": 1, "ram": 2048, "disk": 20}]
+    assert refreshed["networks"] == [{"id": "local", "name": "local", "external": False}]
     drivers = nfvo.api.get("/api/v1/drivers").json()
     assert {"type": "local", "status": "ok"}.items() <= next(d for d in drivers if d["type"] == "local").items()
 
@@ -255,3 +258,18 @@ def test_images_map_onboards_every_image_and_fills_every_empty_vdu(nfvo, local_v
     stored = {i["name"]: i for i in nfvo.api.get(f"/api/v1/datacenters/{local_vim['id']}/images").json()}
     assert stored["imap-a"]["sha256"] == hashlib.sha256(disk_a).hexdigest() and stored["imap-a"]["minRam"] == 256
     assert stored["imap-b"]["diskFormat"] == "qcow2"
+
+
+def test_scripts_link_credentials_never_appear_in_answers_or_storage(nfvo, tmp_path):
+    files = example_files("iperf-server")
+    vnfd = {**json.loads(files["vnfd.json"]), "name": "iperf-creds"}
+    for link, slug in ((f"git://deploy:s3cret-token@127.0.0.1:{free_port()}/repo", "fetch-refused"),
+                       (f"https://deploy:s3cret-token@127.0.0.1:{free_port()}/repo.git", "fetch-failed")):
+        metadata = (files["Metadata.yaml"].decode().replace("name: iperf-server", "name: iperf-creds")
+                    + f"scripts-link: {link}\n")
+        answer = nfvo.api.upload(make_tar(tmp_path / "creds.tar", {**files, "Metadata.yaml": metadata,
+                                                                    "vnfd.json": vnfd}))
+        assert_problem(answer, 422, slug)
+        assert "s3cret-token" not in answer.text
+    stored = b"".join(p.read_bytes() for p in nfvo.home.glob("nfvo.sqlite*"))
+    assert b"s3cret-token" not in stored

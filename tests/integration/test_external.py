@@ -133,6 +133,12 @@ def test_job_waits_for_a_worker_and_survives_a_worker_killed_mid_download(nfvo, 
     slow_images = [i for i in nfvo.api.get(f"/api/v1/datacenters/{vim['id']}/images").json() if i["name"] == "slow-img"]
     assert [i["sha256"] for i in slow_images] == [hashlib.sha256((root / "slow.img").read_bytes()).hexdigest()]
 
+    package = nfvo.api.get(f"/api/v1/vnf-packages/{job['packageId']}").json()
+    assert [(i["name"], i["uploaded"]) for i in package["images"]] == [("slow-img", True)]
+    assert nfvo.api.delete(f"/api/v1/vnf-packages/{package['id']}").status_code == 204
+    left = [i["name"] for i in nfvo.api.get(f"/api/v1/datacenters/{vim['id']}/images").json()]
+    assert "slow-img" not in left, "the image the retried job uploaded is nfvo's and goes with the package"
+
 
 def test_link_to_a_private_address_is_refused_before_any_connection(nfvo, vim, tmp_path):
     tar = _linked_package(tmp_path, "ssrf", "http://10.255.255.1/metadata")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 15:32:57.368616
+Create Date: 2026-11-21 15:58:15.250996
 """
 
 from alembic import op
@@ -46,6 +46,7 @@ def upgrade() -> None:
     sa.Column('sha256', sa.String(length=64), nullable=True),
     sa.Column('size', sa.BigInteger(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('uploads', sa.JSON(), nullable=False),
     sa.Column('package_id', sa.String(length=36), nullable=True),
     sa.Column('problem', sa.JSON(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),

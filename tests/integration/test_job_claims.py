@@ -1,0 +1,80 @@
+"""Job claims and fencing against a real database (SQLite and PostgreSQL): a run that lost its
+claim can neither write to the job nor decide its outcome."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from nfvo import config
+from nfvo.db.migrate import upgrade
+from nfvo.db.models import Job, Project
+from nfvo.errors import ValidationFailed
+from nfvo.services import onboarding
+from nfvo.services.context import Context
+from tests.integration.harness import fresh_postgres_database
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ctx(request, tmp_path):
+    def make(url):
+        settings = dataclasses.replace(config.load({"NFVO_HOME": str(tmp_path)}), database_url=url)
+        upgrade(url)
+        return Context(settings)
+
+    if request.param == "sqlite":
+        yield make(f"sqlite:///{tmp_path / 'claims.sqlite'}")
+    else:
+        with fresh_postgres_database() as url:
+            yield make(config._database_url(url))
+
+
+def _job(ctx) -> str:
+    with ctx.transaction() as session:
+        project = Project(name="p")
+        session.add(project)
+        session.flush()
+        job = Job(project_id=project.id, upload_path="/nonexistent", package_id="pkg")
+        session.add(job)
+    return job.id
+
+
+def _state(ctx, job_id):
+    with ctx.session() as session:
+        job = session.get(Job, job_id)
+        return job.state, job.step, job.attempts
+
+
+def test_a_live_job_cannot_be_claimed_twice_and_a_stale_one_can(ctx):
+    job_id = _job(ctx)
+    first = onboarding._claim(ctx, job_id)
+    assert first.attempts == 1
+    assert onboarding._claim(ctx, job_id) is None, "alive on its first worker"
+
+    stale = Context(dataclasses.replace(ctx.settings, job_stale_after=-1))
+    second = onboarding._claim(stale, job_id)
+    assert second.attempts == 2
+
+    loser = onboarding._Attempt(first)
+    with pytest.raises(onboarding.Superseded):
+        onboarding._progress(ctx, loser, "late step", 50)
+    onboarding._give_up(ctx, loser, ValidationFailed("too late"))
+    assert _state(ctx, job_id) == ("running", "reading package", 2), "the loser changed nothing"
+
+    winner = onboarding._Attempt(second)
+    onboarding._progress(ctx, winner, "images", 60)
+    assert _state(ctx, job_id) == ("running", "images", 2)
+
+
+def test_finished_jobs_are_never_claimed_again(ctx):
+    job_id = _job(ctx)
+    attempt = onboarding._Attempt(onboarding._claim(ctx, job_id))
+    onboarding._give_up(ctx, attempt, ValidationFailed("bad package"))
+    assert _state(ctx, job_id)[0] == "failed"
+    stale = Context(dataclasses.replace(ctx.settings, job_stale_after=-1))
+    assert onboarding._claim(stale, job_id) is None
+    onboarding.run(stale, job_id)  # a redelivered message does nothing
+    assert _state(ctx, job_id) == ("failed", "failed", 1)
