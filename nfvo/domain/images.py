@@ -24,6 +24,7 @@ class ImageRequest:
     ``images:``); ``source_line`` is its line in Metadata.yaml.  ``file`` is a member
     path inside the package (``images/x.qcow2``), ``link`` an URL; at most one is set.
     ``vdus`` limits it to some VDUs (empty: every VDU with an empty ``vm_image``).
+    ``pointer`` is the JSON pointer of its block (default ``/<key>``).
     """
 
     key: str
@@ -35,7 +36,13 @@ class ImageRequest:
     config: ImageConfig | None = None
     vdus: tuple[str, ...] = ()
     source_line: int | None = None
+    pointer: str | None = None
     meta: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def block_pointer(self) -> str:
+        """JSON pointer to this request's block in Metadata.yaml (``/image``, ``/images/<name>``)."""
+        return self.pointer or "/" + self.key.replace("~", "~0").replace("/", "~1")
 
 
 @dataclass(frozen=True)
@@ -61,8 +68,7 @@ def lookups_needed(request: ImageRequest) -> bool:
 
 
 def _pointer(request: ImageRequest, member: str) -> str:
-    key = request.key.replace("~", "~0").replace("/", "~1")
-    return f"/{key}/{member}"
+    return f"{request.block_pointer}/{member}"
 
 
 def _fail(request: ImageRequest, member: str, message: str) -> ImageResolutionFailed:

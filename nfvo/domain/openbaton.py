@@ -324,7 +324,7 @@ def _repository_images(doc: SourceDoc, layout: _Layout, issues: list[Issue]) -> 
                                                  f"no file {file}"))
         requests.append(ImageRequest(key=name, upload="check", names=(name,), link=url, file=file,
                                      config=_image_config(name, entry),
-                                     source_line=doc.line_of(pointer)))
+                                     source_line=doc.line_of(pointer), pointer=pointer))
     return tuple(requests)
 
 

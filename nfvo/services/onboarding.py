@@ -441,7 +441,7 @@ def _verify(image: sdk.Image, sha: str, request: ImageRequest, vim: VimInstance)
     if image.sha256 and image.sha256 != sha:
         raise ImageVerificationFailed(
             f"VIM {vim.name!r} stored image {image.id} with sha256 {image.sha256}, nfvo sent {sha}",
-            errors=[Issue("checksum mismatch after upload", pointer=f"/{request.key}")],
+            errors=[Issue("checksum mismatch after upload", file="Metadata.yaml", pointer=request.block_pointer)],
         )
 
 

@@ -273,3 +273,24 @@ def test_scripts_link_credentials_never_appear_in_answers_or_storage(nfvo, tmp_p
         assert "s3cret-token" not in answer.text
     stored = b"".join(p.read_bytes() for p in nfvo.home.glob("nfvo.sqlite*"))
     assert b"s3cret-token" not in stored
+
+
+def test_images_map_errors_point_into_the_images_block(nfvo, tmp_path):
+    """Two images of the same name already on the VIM make the lookup ambiguous."""
+    for n in (1, 2):
+        metadata = (f"name: twin{n}\nprovider: ACME\nvim_types: [local]\nimage:\n  upload: true\n"
+                    f"  file: images/twin.raw\nimage-config:\n  name: twin-img\n  diskFormat: raw\n"
+                    f"  containerFormat: bare\n")
+        vnfd = {"name": f"twin{n}", "vendor": "ACME", "type": "t", "endpoint": "generic", "vdu": [{"vm_image": []}]}
+        answer = nfvo.api.upload(make_tar(tmp_path / f"twin{n}.tar", {"Metadata.yaml": metadata, "vnfd.json": vnfd,
+                                                                      "images/twin.raw": f"twin {n}".encode()}))
+        assert answer.status_code == 200, answer.text
+    metadata = "name: amb\nprovider: ACME\nvim_types: [local]\nimages:\n  twin-img:\n    url: http://x.invalid/i\n" \
+               "    diskFormat: raw\n    containerFormat: bare\n"
+    vnfd = {"name": "amb", "vendor": "ACME", "type": "t", "endpoint": "generic", "vdu": [{"vm_image": []}]}
+    body = assert_problem(nfvo.api.upload(make_tar(tmp_path / "amb.tar", {"Metadata.yaml": metadata,
+                                                                          "vnfd.json": vnfd})), 422,
+                          "image-resolution-failed")
+    [error] = body["errors"]
+    assert (error["file"], error["line"], error["pointer"]) == ("Metadata.yaml", 5, "/images/twin-img/names")
+    assert "twin-img" in error["message"] and "local" in error["message"]

@@ -18,8 +18,9 @@ class VimDriver(abc.ABC):
     """A driver for one kind of VIM, registered under a short name in ``nfvo.vim_drivers``.
 
     One entry-point name maps to one subclass (``local = nfvo_driver_local:LocalDriver``).
-    nfvo builds one instance per VIM instance and per worker process, calls its methods
-    from one thread at a time, and calls :meth:`close` when done.  Every error a driver
+    nfvo builds an instance for each piece of work on a VIM instance (so construction must
+    be cheap and do no I/O), calls its methods from one thread at a time, and calls
+    :meth:`close` when done.  Every error a driver
     raises on purpose is a :class:`~nfvo_plugin_sdk.errors.DriverError`; nfvo retries a
     call only when the error's ``retryable`` flag is true.
     """

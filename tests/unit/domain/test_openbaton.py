@@ -297,10 +297,10 @@ images:
     assert without_line(xenial) == ImageRequest(
         key="xenial", upload="check", names=("xenial",),
         link="https://cloud-images.ubuntu.com/xenial/current/xenial-server-cloudimg-amd64-disk1.img",
-        config=ImageConfig("xenial", "qcow2", "bare", 2, 2, 2048, True))
+        config=ImageConfig("xenial", "qcow2", "bare", 2, 2, 2048, True), pointer="/images/xenial")
     assert without_line(bionic) == ImageRequest(
         key="bionic", upload="check", names=("bionic",), file="images/bionic",
-        config=ImageConfig("bionic", "qcow2", "bare", 0, 0, 0, False))
+        config=ImageConfig("bionic", "qcow2", "bare", 0, 0, 0, False), pointer="/images/bionic")
     assert (xenial.source_line, bionic.source_line) == (6, 14)
 
 
