@@ -10,6 +10,7 @@ import json
 import os
 import re
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -31,6 +32,8 @@ from nfvo_plugin_sdk import (
 )
 
 CHUNK = 1024 * 1024
+#: An upload part untouched this long (seconds) was abandoned by a killed writer.
+ABANDONED_AFTER = 3600
 SCHEME = "local://"
 STORE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 IMAGE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -126,6 +129,17 @@ class LocalDriver(VimDriver):
             return []
         return [image]
 
+    def _drop_abandoned_parts(self) -> None:
+        """Removes upload parts nobody wrote to for ABANDONED_AFTER seconds (their writer was killed);
+        a live upload keeps writing, so its part stays."""
+        cutoff = time.time() - ABANDONED_AFTER
+        for part in self._tmp.glob("upload-*.part"):
+            try:
+                if part.stat().st_mtime < cutoff:
+                    part.unlink()
+            except FileNotFoundError:  # finished or removed by another process meanwhile
+                pass
+
     def upload_image(
         self, spec: ImageSpec, stream: BinaryIO, *, size: int | None = None, sha256: str | None = None
     ) -> Image:
@@ -137,6 +151,7 @@ class LocalDriver(VimDriver):
         ``stream.read`` pass through unchanged.
         """
         self._ensure_store()
+        self._drop_abandoned_parts()
         try:
             fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="upload-", suffix=".part")
         except OSError as exc:

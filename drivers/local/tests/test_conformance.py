@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -230,3 +232,16 @@ def test_concurrent_upload_and_delete_of_a_shared_blob(tmp_path):
     root = tmp_path / "local" / "conformance"
     assert make_driver(tmp_path).list_images() == []
     assert os.listdir(root / "blobs") == [] and os.listdir(root / "tmp") == []
+
+
+def test_parts_abandoned_by_a_killed_upload_are_dropped_and_live_ones_kept(tmp_path):
+    driver = LocalDriver(VimSpec(name="v", type="local", data_dir=str(tmp_path)))
+    driver.check_connection()
+    tmp = driver.root / "tmp"
+    abandoned, live = tmp / "upload-dead.part", tmp / "upload-live.part"
+    abandoned.write_bytes(b"half an image")
+    live.write_bytes(b"being written")
+    old = time.time() - 2 * 3600
+    os.utime(abandoned, (old, old))
+    driver.upload_image(ImageSpec(name="x"), io.BytesIO(b"content"))
+    assert not abandoned.exists() and live.exists()
