@@ -26,13 +26,14 @@ class PackageUpload(Schema):
     file = Upload(required=True, metadata={"description": "The package: an Open Baton .tar or .tar.gz"})
 
 
-def _take_upload():
-    """The streamed file of field ``file`` (the schema made sure it is there); other parts' files are dropped."""
+def _submit_upload(project: str):
+    """Creates the job for the streamed file of field ``file`` (the schema made sure it is there).
+    Only a file that a job now owns outlives the request; every other part's file is dropped."""
     storage = request.files["file"]
-    upload = storage.stream
-    g.kept_upload = upload
     name = PurePosixPath((storage.filename or "package.tar").replace("\\", "/")).name[:255] or "package.tar"
-    return upload.received(name)
+    job = packages.submit(ctx(), project, storage.stream.received(name), current_app.extensions["nfvo.enqueue"])
+    g.kept_upload = storage.stream
+    return job
 
 
 def _wait(job_id: str):
@@ -56,8 +57,7 @@ class VnfPackages(MethodView):
                   "202 and a Location header to follow the job")
     @blp.alt_response(202, description="Accepted; see Location")
     def post(self, _files):
-        pid = project_id()
-        job = packages.submit(ctx(), pid, _take_upload(), current_app.extensions["nfvo.enqueue"])
+        job = _submit_upload(project_id())
         location = url_for("jobs.JobById", job_id=job.id)
         if "respond-async" in request.headers.get("Prefer", ""):
             response = jsonify({"id": job.id, "state": job.state, "location": location})

@@ -30,12 +30,19 @@ class Received:
 
 
 def submit(ctx: Context, project_id: str, upload: Received, enqueue: Callable[[str], None]) -> Job:
-    """Creates the onboarding job for ``upload`` and enqueues it after the commit."""
+    """Creates the onboarding job for ``upload`` and enqueues it after the commit.
+
+    The committed job is the promise: if the broker cannot take the message now, the job
+    stays queued and a worker's sweep enqueues it again once it is NFVO_JOB_STALE_SECONDS old.
+    """
     with ctx.transaction() as session:
         job = Job(project_id=project_id, upload_path=str(upload.path), filename=upload.filename,
                   sha256=upload.sha256, size=upload.size, package_id=new_id())
         session.add(job)
-    enqueue(job.id)
+    try:
+        enqueue(job.id)
+    except Exception:  # any broker failure; the sweep recovers the job
+        log.warning("job %s is queued but the broker did not take it; a sweep will", job.id, exc_info=True)
     return job
 
 

@@ -29,10 +29,11 @@ def configure(settings: config.Settings) -> Celery:
         accept_content=["json"],
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
-        # visibility_timeout: Redis redelivers an unacked task only after this; job leases recover
-        # sooner (see Sweeper). polling_interval: the in-memory broker otherwise waits 1 s per poll.
-        broker_transport_options={"visibility_timeout": 4 * 3600, "polling_interval": 0.05},
+        # Redis redelivers an unacked task only after this; job leases recover sooner (see Sweeper).
+        broker_transport_options={"visibility_timeout": 4 * 3600},
     )
+    if settings.embedded:  # the in-memory broker otherwise waits a second between polls
+        celery_app.conf.broker_transport_options = {"polling_interval": 0.05}
     return celery_app
 
 
