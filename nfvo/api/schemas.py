@@ -29,6 +29,10 @@ class VimInstanceIn(Schema):
     keyPair = fields.String(allow_none=True)
     securityGroups = fields.List(fields.String(), load_default=list)
     location = fields.Nested(LocationSchema, allow_none=True)
+    properties = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict,
+                             metadata={"description": "driver settings (each driver documents its keys)"})
+    secrets = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict, load_only=True,
+                          metadata={"description": "driver secrets: write-only, encrypted at rest"})
 
 
 class VimInstanceOut(Schema):
@@ -42,6 +46,8 @@ class VimInstanceOut(Schema):
     keyPair = fields.Function(lambda v: (v.fields or {}).get("keyPair"))
     securityGroups = fields.Function(lambda v: (v.fields or {}).get("securityGroups", []))
     location = fields.Function(lambda v: (v.fields or {}).get("location"))
+    properties = fields.Function(lambda v: (v.fields or {}).get("properties", {}))
+    secrets = fields.Function(lambda v: {k: MASK for k in (v.fields or {}).get("secret_keys", [])})
     projectId = fields.String(attribute="project_id")
     createdAt = fields.DateTime(attribute="created_at")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 
 import nfvo_plugin_sdk as sdk
@@ -52,6 +53,13 @@ def driver_errors(vim_name: str) -> Iterator[None]:
 
 
 def spec_for(ctx: Context, vim: VimInstance) -> sdk.VimSpec:
+    """What the driver gets: the Open Baton fields, and in ``extra`` the VIM's ``properties``
+    and decrypted ``secrets`` merged (secrets win), plus keyPair, securityGroups and location."""
+    fields = dict(vim.fields or {})
+    stored = secrets.decrypt(ctx.settings.secret_key, fields.pop("secrets_enc", None))
+    extra = {k: v for k, v in fields.items() if k not in ("properties", "secret_keys")}
+    extra.update(fields.get("properties", {}))
+    extra.update(json.loads(stored) if stored else {})
     return sdk.VimSpec(
         name=vim.name,
         type=vim.type,
@@ -59,7 +67,7 @@ def spec_for(ctx: Context, vim: VimInstance) -> sdk.VimSpec:
         tenant=vim.tenant,
         username=vim.username,
         password=secrets.decrypt(ctx.settings.secret_key, vim.password_enc),
-        extra=dict(vim.fields or {}),
+        extra=extra,
         data_dir=str(ctx.settings.vim_data_dir),
     )
 
@@ -90,7 +98,11 @@ def register(ctx: Context, project_id: str, data: dict) -> tuple[VimInstance, di
     VimRejectedCredentials when the check fails, DuplicateVim for a taken name.
     """
     drivers.load(data["type"])
-    known = {"name", "type", "authUrl", "tenant", "username", "password"}
+    known = {"name", "type", "authUrl", "tenant", "username", "password", "secrets"}
+    fields = {k: v for k, v in data.items() if k not in known and v is not None}
+    if data.get("secrets"):
+        fields["secret_keys"] = sorted(data["secrets"])
+        fields["secrets_enc"] = secrets.encrypt(ctx.settings.secret_key, json.dumps(data["secrets"]))
     vim = VimInstance(
         project_id=project_id,
         name=data["name"],
@@ -99,7 +111,7 @@ def register(ctx: Context, project_id: str, data: dict) -> tuple[VimInstance, di
         tenant=data.get("tenant"),
         username=data.get("username"),
         password_enc=secrets.encrypt(ctx.settings.secret_key, data.get("password")),
-        fields={k: v for k, v in data.items() if k not in known and v is not None},
+        fields=fields,
     )
     state = refresh(ctx, vim)
     try:

@@ -68,7 +68,9 @@ def nfvo(tmp_path_factory):
 def vim(nfvo):
     """External mode has no VIM of its own: register a local one like an operator would."""
     answer = nfvo.api.post_json("/api/v1/datacenters", {"name": "store-a", "type": "local",
-                                                          "authUrl": "local://store-a", "password": "s3cret"})
+                                                          "authUrl": "local://store-a", "password": "s3cret",
+                                                          "properties": {"zone": "a"},
+                                                          "secrets": {"apiKey": "k3y-s3cret"}})
     assert answer.status_code == 201, answer.text
     return answer.json()
 
@@ -87,10 +89,11 @@ def test_vim_secrets_are_write_only_and_encrypted_at_rest(nfvo, vim):
 
     assert vim["password"] == "**********" and vim["images"] == []
     shown = nfvo.api.get(f"/api/v1/datacenters/{vim['id']}").json()
-    assert shown["password"] == "**********"
+    assert shown["password"] == "**********" and shown["secrets"] == {"apiKey": "**********"}
+    assert shown["properties"] == {"zone": "a"}
     with psycopg.connect(nfvo.env["NFVO_DATABASE_URL"]) as conn:
-        [stored] = conn.execute("SELECT password_enc FROM vim_instances WHERE id = %s", (vim["id"],)).fetchone()
-    assert stored and "s3cret" not in stored
+        row = conn.execute("SELECT password_enc, fields::text FROM vim_instances WHERE id = %s", (vim["id"],)).fetchone()
+    assert row[0] and "s3cret" not in row[0] and "k3y-s3cret" not in row[1]
 
 
 def test_unknown_driver_type_is_refused_at_registration(nfvo):
