@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from nfvo_plugin_sdk import (
+    CREATE_FLAVOR,
     UPLOAD_STREAM,
     ChecksumMismatch,
+    DriverConflict,
     DriverError,
     Flavor,
     Image,
@@ -55,7 +57,7 @@ class LocalDriver(VimDriver):
     store offers the flavor ``m1.small`` and the network ``local``.
     """
 
-    capabilities = frozenset({UPLOAD_STREAM})
+    capabilities = frozenset({UPLOAD_STREAM, CREATE_FLAVOR})
     disk_formats = None
 
     def __init__(self, vim: VimSpec) -> None:
@@ -232,6 +234,23 @@ class LocalDriver(VimDriver):
         """
         return self._fixed_list("flavors.json", Flavor, DEFAULT_FLAVORS)
 
+    def create_flavor(self, name: str, *, vcpus: int, ram: int, disk: int) -> Flavor:
+        """Adds the flavour to the store's ``flavors.json`` (created from the defaults when absent).
+
+        Idempotent for the same sizes; ``DriverConflict`` for a name taken with other sizes.
+        """
+        self._ensure_store()
+        wanted = Flavor(id=name, name=name, vcpus=vcpus, ram=ram, disk=disk)
+        with self._locked():
+            flavors = self.list_flavors()
+            existing = next((f for f in flavors if f.name == name), None)
+            if existing is not None:
+                if (existing.vcpus, existing.ram, existing.disk) != (vcpus, ram, disk):
+                    raise DriverConflict(f"flavour {name!r} exists with other sizes")
+                return existing
+            self._write_json(self.root / "flavors.json", [dataclasses.asdict(f) for f in [*flavors, wanted]])
+        return wanted
+
     def list_networks(self) -> list[Network]:
         """``networks.json`` of the store, else ``local``.  Idempotent, read-only.
 
@@ -293,13 +312,17 @@ class LocalDriver(VimDriver):
         return Image(**{k: v for k, v in record.items() if k in _IMAGE_FIELDS})
 
     def _write_record(self, image: Image) -> None:
+        self._write_json(self._images / f"{image.id}.json", image.to_dict())
+
+    def _write_json(self, path: Path, value: Any) -> None:
+        """Writes ``value`` to ``path`` atomically and durably (temp file, fsync, rename)."""
         fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix="record-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(image.to_dict(), out, indent=2, sort_keys=True)
+                json.dump(value, out, indent=2, sort_keys=True)
                 out.flush()
                 os.fsync(out.fileno())
-            os.replace(tmp, self._images / f"{image.id}.json")
+            os.replace(tmp, path)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)

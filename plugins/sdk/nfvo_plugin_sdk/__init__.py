@@ -1,6 +1,6 @@
 """The contract between nfvo and its VIM driver plugins."""
 
-from .driver import IMPORT_URL, UPLOAD_STREAM, VimDriver
+from .driver import CREATE_FLAVOR, IMPORT_URL, UPLOAD_STREAM, VimDriver
 from .errors import (
     ChecksumMismatch,
     DriverConflict,
@@ -19,6 +19,7 @@ ENTRY_POINT_GROUP = "nfvo.vim_drivers"
 __all__ = [
     "API_VERSION",
     "ENTRY_POINT_GROUP",
+    "CREATE_FLAVOR",
     "IMPORT_URL",
     "UPLOAD_STREAM",
     "ChecksumMismatch",

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 import pytest
 
 from . import errors as driver_errors
-from .driver import IMPORT_URL, UPLOAD_STREAM, VimDriver
-from .errors import ChecksumMismatch, DriverError, ImageNotFound, Unsupported
+from .driver import CREATE_FLAVOR, IMPORT_URL, UPLOAD_STREAM, VimDriver
+from .errors import ChecksumMismatch, DriverConflict, DriverError, ImageNotFound, Unsupported
 from .types import API_VERSION, Flavor, Image, ImageSpec, Network
 
 MiB = 1024 * 1024
@@ -101,6 +101,14 @@ class _ConformanceBase:
     def other_image_bytes(self, image_bytes: bytes) -> bytes:
         """Content of the same kind as ``image_bytes`` but different."""
         return image_bytes[:-16] + os.urandom(16)
+
+    @pytest.fixture
+    def import_url(self, driver: VimDriver) -> str:
+        """An URL the backend can import ``image_bytes`` from; drivers declaring ``import_url`` override it."""
+        if IMPORT_URL in driver.capabilities:
+            pytest.fail("the driver declares import_url: override the import_url fixture with an URL its "
+                        "backend can fetch image_bytes from")
+        return "https://example.invalid/image.qcow2"
 
     @pytest.fixture
     def unknown_image_id(self) -> str:
@@ -303,11 +311,33 @@ class ErrorConformance(_ConformanceBase):
         assert isinstance(raised[0], ImageNotFound)
         assert isinstance(raised[1], ChecksumMismatch)
 
-    def test_import_image_without_capability_raises_unsupported(self, driver, spec) -> None:
-        if IMPORT_URL in driver.capabilities:
-            pytest.skip("the driver imports from URLs")
-        with pytest.raises(Unsupported):
-            driver.import_image(spec, "https://example.invalid/image.qcow2")
+    def test_import_image_imports_when_declared_and_is_unsupported_otherwise(
+        self, driver, spec, import_url, image_bytes
+    ) -> None:
+        if IMPORT_URL not in driver.capabilities:
+            with pytest.raises(Unsupported):
+                driver.import_image(spec, import_url)
+            return
+        image = driver.import_image(spec, import_url)
+        try:
+            assert image.name == spec.name and image.status == "active"
+            assert image.sha256 in (None, hashlib.sha256(image_bytes).hexdigest())
+            assert driver.get_image(image.id).id == image.id
+        finally:
+            driver.delete_image(image.id)
+
+    def test_create_flavor_is_idempotent_when_declared_and_unsupported_otherwise(self, driver) -> None:
+        name = f"nfvo-conformance-{uuid.uuid4().hex[:8]}"
+        if CREATE_FLAVOR not in driver.capabilities:
+            with pytest.raises(Unsupported):
+                driver.create_flavor(name, vcpus=1, ram=512, disk=1)
+            return
+        flavor = driver.create_flavor(name, vcpus=2, ram=1024, disk=5)
+        assert (flavor.name, flavor.vcpus, flavor.ram, flavor.disk) == (name, 2, 1024, 5)
+        assert driver.create_flavor(name, vcpus=2, ram=1024, disk=5) == flavor
+        assert flavor in driver.list_flavors()
+        with pytest.raises(DriverConflict):
+            driver.create_flavor(name, vcpus=4, ram=1024, disk=5)
 
 
 class DriverConformance(ConnectionConformance, ImageConformance, StreamingConformance, ErrorConformance):

@@ -12,6 +12,8 @@ from .types import API_VERSION, Flavor, Image, ImageSpec, Network, VimSpec
 UPLOAD_STREAM = "upload_stream"
 #: Capability: ``import_image`` makes the VIM fetch an URL itself.
 IMPORT_URL = "import_url"
+#: Capability: ``create_flavor`` adds VM sizes to the VIM.
+CREATE_FLAVOR = "create_flavor"
 
 
 class VimDriver(abc.ABC):
@@ -125,6 +127,14 @@ class VimDriver(abc.ABC):
         Raises ``VimUnavailable`` or ``VimAuthFailed``.
         """
         return []
+
+    def create_flavor(self, name: str, *, vcpus: int, ram: int, disk: int) -> Flavor:
+        """Adds a VM size (``ram`` in MB, ``disk`` in GB); drivers declaring ``create_flavor`` override it.
+
+        Idempotent: a flavour of that name with the same sizes is returned as it is; one
+        with other sizes raises ``DriverConflict``.  Default: raises ``Unsupported``.
+        """
+        raise Unsupported(f"{type(self).__name__} cannot create flavours")
 
     def list_networks(self) -> list[Network]:
         """The networks the VIM offers (default: none).  Idempotent, read-only.
