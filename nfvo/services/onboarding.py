@@ -19,6 +19,7 @@ import json
 import logging
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -40,7 +41,7 @@ from nfvo.errors import (
     NoMatchingVim,
     ValidationFailed,
 )
-from nfvo.fetch import fetch_git, open_http
+from nfvo.fetch import check_url, fetch_git, open_http
 from nfvo.services.context import Context
 from nfvo.services.vims import connected
 from nfvo.streams import HashingReader, sha256_of
@@ -379,16 +380,24 @@ def _upload(
                              f"same content as image {reused.id}")
         with archive.open_member(request.file) as stream:
             reader = HashingReader(stream)
-            image = _put(ctx, driver, request, reader, size, vim, attempt)
+            image = _put(ctx, driver, request, vim, attempt,
+                         lambda: driver.upload_image(request.config, reader, size=size))
         source = f"package:{request.file}"
     else:
         reused = _reused_link(ctx, driver, vim, request.link)
         if reused:
             return _Resolved(request, vim, reused, _owned(ctx, attempt, vim.id, reused.id),
                              f"already downloaded from {request.link}", source=request.link)
+        if sdk.IMPORT_URL in driver.capabilities:
+            # The VIM fetches the link itself; nfvo still hands out only links its policy allows.
+            check_url(request.link, ctx.fetch_policy)
+            image = _put(ctx, driver, request, vim, attempt, lambda: driver.import_image(request.config, request.link))
+            return _Resolved(request, vim, image, _owned(ctx, attempt, vim.id, image.id),
+                             f"imported by the VIM from {request.link}", source=request.link)
         with open_http(request.link, ctx.fetch_policy) as stream:
             reader = HashingReader(stream)
-            image = _put(ctx, driver, request, reader, stream.size, vim, attempt)
+            image = _put(ctx, driver, request, vim, attempt,
+                         lambda: driver.upload_image(request.config, reader, size=stream.size))
         source = request.link
     _verify(image, reader.hexdigest(), request, vim)
     how = f"uploaded from {request.file or request.link}"
@@ -411,11 +420,12 @@ def _same_bytes_on_vim(driver: sdk.VimDriver, archive: PackageArchive, member: s
     return next((i for i in same if i.name == name), same[0] if same else None)
 
 
-def _put(ctx: Context, driver: sdk.VimDriver, request: ImageRequest, stream, size: int | None, vim: VimInstance,
-         attempt: _Attempt) -> sdk.Image:
-    """Uploads, and records the image on the job unless the driver handed back one that existed before."""
+def _put(ctx: Context, driver: sdk.VimDriver, request: ImageRequest, vim: VimInstance, attempt: _Attempt,
+         create: Callable[[], sdk.Image]) -> sdk.Image:
+    """Creates the image with ``create()`` (an upload or an import), and records it on the job unless
+    the driver handed back one that existed before."""
     before = {i.id for i in driver.find_images(name=request.config.name)}
-    image = driver.upload_image(request.config, stream, size=size)
+    image = create()
     if image.id not in before:
         _record_upload(ctx, attempt, vim, image.id)
     return image
