@@ -33,8 +33,9 @@ def redis_url() -> str:
 
 def _answers(url: str) -> bool:
     parsed = urlparse(url)
+    port = parsed.port or (6379 if parsed.scheme.startswith("redis") else 5432)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 0), timeout=2):
+        with socket.create_connection((parsed.hostname or "127.0.0.1", port), timeout=2):
             pass
     except OSError:
         return False

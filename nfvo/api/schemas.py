@@ -123,6 +123,7 @@ class JobOut(Schema):
     step = fields.String()
     progress = fields.Integer()
     attempts = fields.Integer()
+    worker = fields.String(allow_none=True, metadata={"description": "host:pid of the worker that ran it last"})
     filename = fields.String()
     sha256 = fields.String(allow_none=True)
     size = fields.Integer(allow_none=True)

@@ -134,6 +134,7 @@ class Job(Base):
     size: Mapped[int | None] = mapped_column(BigInteger)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     uploads: Mapped[list] = mapped_column(default=list)
+    worker: Mapped[str | None] = mapped_column(String(255))
     package_id: Mapped[str | None] = mapped_column(String(36))
     problem: Mapped[dict | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -120,15 +122,16 @@ def run(ctx: Context, job_id: str, *, final_attempt: bool = True) -> None:
 
 
 def _claim(ctx: Context, job_id: str) -> Job | None:
-    """The job, claimed for this run; None when it is finished or alive on another worker.
-    The conditional UPDATE makes two claims impossible."""
+    """The job, claimed for this run (recording this worker as host:pid); None when it is finished
+    or alive on another worker. The conditional UPDATE makes two claims impossible."""
     stale = utcnow() - timedelta(seconds=ctx.settings.job_stale_after)
     with ctx.transaction() as session:
         claimed = session.execute(
             update(Job)
             .where(Job.id == job_id)
             .where(or_(Job.state == "queued", and_(Job.state == "running", Job.updated_at < stale)))
-            .values(state="running", step="reading package", attempts=Job.attempts + 1, updated_at=utcnow())
+            .values(state="running", step="reading package", attempts=Job.attempts + 1, updated_at=utcnow(),
+                    worker=f"{socket.gethostname()}:{os.getpid()}")
         ).rowcount
         return session.get(Job, job_id) if claimed else None
 

@@ -55,12 +55,17 @@ def fresh_postgres_database() -> Iterator[str]:
 
 @contextmanager
 def fresh_redis_db() -> Iterator[str]:
-    """A Redis database number of its own, emptied before and after."""
+    """A Redis database number (8-15) of its own, emptied before and after. The number is claimed
+    with a key in database 0, so that concurrent test runs never share one."""
     import redis
 
     base = services.redis_url()
     require("Redis", base, services.start_redis, ("redis-server",), "redis")
-    db = 8 + uuid.uuid4().int % 8
+    claims = redis.Redis.from_url(urlunparse(urlparse(base)._replace(path="/0")))
+    owner = f"{os.getpid()}-{uuid.uuid4().hex}"
+    db = next((n for n in range(8, 16) if claims.set(f"nfvo-tests:db{n}", owner, nx=True, ex=3600)), None)
+    if db is None:
+        pytest.fail("Redis databases 8-15 are all claimed by other nfvo test runs (keys nfvo-tests:db*)")
     url = urlunparse(urlparse(base)._replace(path=f"/{db}"))
     client = redis.Redis.from_url(url)
     client.flushdb()
@@ -68,6 +73,8 @@ def fresh_redis_db() -> Iterator[str]:
         yield url
     finally:
         client.flushdb()
+        if claims.get(f"nfvo-tests:db{db}") == owner.encode():
+            claims.delete(f"nfvo-tests:db{db}")
 
 
 class Process:
@@ -121,8 +128,9 @@ class Nfvo:
             try:
                 if requests.get(f"{self.url}/health", timeout=5).ok:
                     return
-            except (requests.ConnectionError, requests.Timeout):  # gunicorn accepts before its app is loaded
-                time.sleep(0.1)
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still loading
+                pass
+            time.sleep(0.1)
         pytest.fail(f"nfvo serve did not answer within 60 s:\n{self.server.output()}", pytrace=False)
 
     def start_worker(self, *extra: str) -> Process:
@@ -185,7 +193,7 @@ class Api:
             return self.request("POST", "/api/v1/vnf-packages", headers=headers, data=body)
 
     def wait_job(self, job_id: str, seconds: float = 120) -> dict:
-        deadline = time.monotonic() + seconds
+        deadline, job = time.monotonic() + seconds, None
         while time.monotonic() < deadline:
             job = self.get(f"/api/v1/jobs/{job_id}").json()
             if job["state"] in ("succeeded", "failed"):

@@ -8,6 +8,7 @@ import os
 import threading
 import time
 
+import psutil
 import pytest
 
 from tests.integration.harness import (
@@ -25,28 +26,43 @@ pytestmark = pytest.mark.integration
 STALE_SECONDS = 3
 
 
+class SlowRoute:
+    """``/slow/slow.img``: the first request sends half the image, sets ``half_sent`` and holds the
+    rest until ``release`` is set; later requests get the whole image at once."""
+
+    def __init__(self, data: bytes):
+        self.data, self.requests = data, 0
+        self.half_sent, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, handler) -> None:
+        self.requests += 1
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(self.data)))
+        handler.end_headers()
+        if self.requests > 1:
+            handler.wfile.write(self.data)
+            return
+        half = len(self.data) // 2
+        handler.wfile.write(self.data[:half])
+        handler.wfile.flush()
+        self.half_sent.set()
+        self.release.wait(60)
+        try:
+            handler.wfile.write(self.data[half:])
+        except OSError:  # the worker that asked was killed
+            pass
+
+
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
-    """A real HTTP server on loopback with image files; ``/slow/<name>`` answers the first request
-    for a name slowly (so a worker can be killed in the middle of it), later ones at full speed."""
+    """A real HTTP server on loopback with image files and the SlowRoute."""
     root = tmp_path_factory.mktemp("images")
     (root / "linked.img").write_bytes(os.urandom(3 * 2**20))
     (root / "slow.img").write_bytes(os.urandom(2 * 2**20))
-    first_request = threading.Event()
-
-    def slow(handler):
-        data = (root / "slow.img").read_bytes()
-        handler.send_response(200)
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        delay = 0.0 if first_request.is_set() else 0.05
-        first_request.set()
-        for i in range(0, len(data), 64 * 1024):
-            handler.wfile.write(data[i:i + 64 * 1024])
-            time.sleep(delay)
-
+    slow = SlowRoute((root / "slow.img").read_bytes())
     with serve_http(root, {"/slow/slow.img": slow}) as url:
-        yield url, root
+        yield url, root, slow
+    slow.release.set()
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +100,14 @@ def _linked_package(tmp_path, name: str, link: str, upload: str = "true"):
     return make_tar(tmp_path / f"{name}.tar", {"Metadata.yaml": metadata, "vnfd.json": vnfd})
 
 
+def _job_of(nfvo, vnfd) -> str:
+    """The id of the job that onboarded ``vnfd``'s package (from the database the test runs against)."""
+    import psycopg
+
+    with psycopg.connect(nfvo.env["NFVO_DATABASE_URL"]) as conn:
+        return conn.execute("SELECT id FROM jobs WHERE package_id = %s", (vnfd["vnfPackageLocation"],)).fetchone()[0]
+
+
 def test_vim_secrets_are_write_only_and_encrypted_at_rest(nfvo, vim):
     import psycopg
 
@@ -103,7 +127,7 @@ def test_unknown_driver_type_is_refused_at_registration(nfvo):
 
 
 def test_worker_process_onboards_image_from_http_link(nfvo, vim, images, tmp_path):
-    url, root = images
+    url, root, _slow = images
     tar = _linked_package(tmp_path, "linked", f"{url}/linked.img")
     answer = nfvo.api.upload(tar)
     assert answer.status_code == 200, answer.text
@@ -111,28 +135,29 @@ def test_worker_process_onboards_image_from_http_link(nfvo, vim, images, tmp_pat
     assert vnfd["vdu"][0]["vm_image"] == ["linked-img"]
     [image] = [i for i in nfvo.api.get(f"/api/v1/datacenters/{vim['id']}/images").json() if i["name"] == "linked-img"]
     assert image["sha256"] == hashlib.sha256((root / "linked.img").read_bytes()).hexdigest()
-    assert "onboard" in nfvo.worker.output(), "the worker process, not the API, ran the job"
+    job = nfvo.api.get(f"/api/v1/jobs/{_job_of(nfvo, vnfd)}").json()
+    ran_in = int(job["worker"].rsplit(":", 1)[1])
+    worker_tree = {nfvo.worker.popen.pid} | {c.pid for c in psutil.Process(nfvo.worker.popen.pid).children(True)}
+    assert ran_in in worker_tree and ran_in != nfvo.server.popen.pid, "a worker process, not the API, ran the job"
 
 
 def test_job_waits_for_a_worker_and_survives_a_worker_killed_mid_download(nfvo, vim, images, tmp_path):
-    url, root = images
+    url, root, slow = images
     nfvo.worker.kill()
     tar = _linked_package(tmp_path, "slow", f"{url}/slow/slow.img")
     job_id = nfvo.api.upload(tar, respond_async=True).json()["id"]
     time.sleep(1)
-    assert nfvo.api.get(f"/api/v1/jobs/{job_id}").json()["state"] == "queued"
+    assert nfvo.api.get(f"/api/v1/jobs/{job_id}").json()["state"] == "queued", "no worker runs, nothing happens"
 
     nfvo.worker = nfvo.start_worker()
-    deadline = time.monotonic() + 30
-    while nfvo.api.get(f"/api/v1/jobs/{job_id}").json()["step"] != "image image on store-a":
-        assert time.monotonic() < deadline, nfvo.api.get(f"/api/v1/jobs/{job_id}").json()
-        time.sleep(0.05)
+    assert slow.half_sent.wait(30), nfvo.worker.output()
     nfvo.worker.kill()  # SIGKILL to the whole worker, mid-download: no chance to clean up
+    slow.release.set()
 
     nfvo.worker = nfvo.start_worker()
     job = nfvo.api.wait_job(job_id, seconds=60)
     assert job["state"] == "succeeded", job
-    assert job["attempts"] == 2
+    assert job["attempts"] == 2 and slow.requests == 2
     slow_images = [i for i in nfvo.api.get(f"/api/v1/datacenters/{vim['id']}/images").json() if i["name"] == "slow-img"]
     assert [i["sha256"] for i in slow_images] == [hashlib.sha256((root / "slow.img").read_bytes()).hexdigest()]
 
@@ -150,7 +175,7 @@ def test_link_to_a_private_address_is_refused_before_any_connection(nfvo, vim, t
 
 
 def test_two_packages_sharing_a_linked_image_upload_it_once(nfvo, vim, images, tmp_path):
-    url, root = images
+    url, root, _slow = images
     sha = hashlib.sha256((root / "linked.img").read_bytes()).hexdigest()
     for name in ("share-a", "share-b"):
         answer = nfvo.api.upload(_linked_package(tmp_path, name, f"{url}/linked.img", upload="check"))
@@ -171,7 +196,7 @@ def test_unreachable_vim_is_retried_and_the_job_then_succeeds(nfvo, vim, images,
     shutil.rmtree(store)
     store.write_text("not a directory")
 
-    url, _root = images
+    url, _root, _slow = images
     job_id = nfvo.api.upload(_linked_package(tmp_path, "retry", f"{url}/linked.img"), respond_async=True).json()["id"]
     deadline = time.monotonic() + 30
     while not (job := nfvo.api.get(f"/api/v1/jobs/{job_id}").json())["step"].startswith("waiting to retry"):

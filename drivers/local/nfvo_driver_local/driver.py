@@ -173,6 +173,7 @@ class LocalDriver(VimDriver):
                     blob, new_blob = self._blobs / digest, False
                     if not blob.exists():
                         os.replace(tmp, blob)
+                        _fsync_dir(self._blobs)
                         tmp, new_blob = None, True
                     image = Image(
                         id=str(uuid.uuid4()),
@@ -299,46 +300,62 @@ class LocalDriver(VimDriver):
         return hasher.hexdigest(), length
 
     def _read_record(self, image_id: str) -> Image | None:
-        path = self._images / f"{image_id}.json"
+        record = self._load_json(self._images / f"{image_id}.json")
+        if record is None:
+            return None
+        try:
+            return Image(**{k: v for k, v in record.items() if k in _IMAGE_FIELDS})
+        except TypeError as exc:
+            raise DriverError(f"corrupt image record for {image_id}: {exc}") from exc
+
+    def _load_json(self, path: Path) -> Any:
+        """The JSON in ``path``, or None when it does not exist; store errors as SDK errors."""
         try:
             with open(path, "rb") as f:
-                record = json.load(f)
+                return json.load(f)
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise VimUnavailable(f"cannot read {path}: {exc}") from exc
         except ValueError as exc:
-            raise DriverError(f"corrupt image record {path}: {exc}") from exc
-        return Image(**{k: v for k, v in record.items() if k in _IMAGE_FIELDS})
+            raise DriverError(f"malformed {path}: {exc}") from exc
 
     def _write_record(self, image: Image) -> None:
         self._write_json(self._images / f"{image.id}.json", image.to_dict())
 
     def _write_json(self, path: Path, value: Any) -> None:
         """Writes ``value`` to ``path`` atomically and durably (temp file, fsync, rename)."""
-        fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix="record-", suffix=".json")
+        tmp = None
         try:
+            fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix="record-", suffix=".json")
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 json.dump(value, out, indent=2, sort_keys=True)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, path)
+            _fsync_dir(path.parent)
+        except OSError as exc:
+            raise VimUnavailable(f"cannot write {path}: {exc}") from exc
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+            if tmp is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
 
     def _fixed_list(self, filename: str, kind: type, default: tuple) -> list[Any]:
         path = self.root / filename
-        try:
-            with open(path, "rb") as f:
-                entries = json.load(f)
-        except FileNotFoundError:
+        entries = self._load_json(path)
+        if entries is None:
             return list(default)
-        except OSError as exc:
-            raise VimUnavailable(f"cannot read {path}: {exc}") from exc
-        except ValueError as exc:
-            raise DriverError(f"malformed {path}: {exc}") from exc
         try:
             return [kind(**{"id": e["name"], **e}) for e in entries]
         except (TypeError, KeyError) as exc:
             raise DriverError(f"malformed {path}: {exc}") from exc
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Makes a rename into ``directory`` survive a crash."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -245,3 +246,15 @@ def test_parts_abandoned_by_a_killed_upload_are_dropped_and_live_ones_kept(tmp_p
     os.utime(abandoned, (old, old))
     driver.upload_image(ImageSpec(name="x"), io.BytesIO(b"content"))
     assert not abandoned.exists() and live.exists()
+
+
+def test_store_failures_are_driver_errors_never_raw_os_or_type_errors(tmp_path):
+    driver = LocalDriver(VimSpec(name="v", type="local", data_dir=str(tmp_path)))
+    image = driver.upload_image(ImageSpec(name="x"), io.BytesIO(b"content"))
+    (driver.root / "images" / f"{image.id}.json").write_text('{"id": "only an id"}')
+    with pytest.raises(DriverError, match="corrupt image record"):
+        driver.get_image(image.id)
+    shutil.rmtree(driver.root / "tmp")
+    (driver.root / "tmp").write_text("a file where the store keeps its temporary files")
+    with pytest.raises(VimUnavailable):
+        driver.create_flavor("f", vcpus=1, ram=1, disk=1)

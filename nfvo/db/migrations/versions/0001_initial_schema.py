@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 15:58:15.250996
+Create Date: 2026-11-21 16:31:10.426035
 """
 
 from alembic import op
@@ -47,6 +47,7 @@ def upgrade() -> None:
     sa.Column('size', sa.BigInteger(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('uploads', sa.JSON(), nullable=False),
+    sa.Column('worker', sa.String(length=255), nullable=True),
     sa.Column('package_id', sa.String(length=36), nullable=True),
     sa.Column('problem', sa.JSON(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
