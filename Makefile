@@ -12,8 +12,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip setuptools wheel
 
-$(VENV)/.installed: $(BIN)/python setup.cfg plugins/sdk/setup.cfg drivers/local/setup.cfg
-	$(BIN)/pip install -q -e plugins/sdk -e drivers/local -e '.[test]'
+DRIVERS := $(wildcard drivers/*/setup.cfg)
+
+$(VENV)/.installed: $(BIN)/python setup.cfg plugins/sdk/setup.cfg $(DRIVERS)
+	$(BIN)/pip install -q -e plugins/sdk $(patsubst %/setup.cfg,-e %,$(DRIVERS)) -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed

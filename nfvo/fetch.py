@@ -8,12 +8,17 @@ import os
 import pathlib
 import re
 import shutil
+import signal
 import socket
+import subprocess
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import BinaryIO
 from urllib.parse import SplitResult, quote, urljoin, urlsplit
 
 import git
@@ -23,6 +28,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from nfvo.errors import FetchFailed, FetchRefused, Issue, TooLarge
+from nfvo.streams import CHUNK
 
 try:  # requests' CA bundle when present, else the system store (urllib3's default)
     import certifi
@@ -43,9 +49,15 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _HOST_NAME = re.compile(r"^[a-z0-9_](?:[a-z0-9_.-]{0,252})$")
 _REMOTE_HELPER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+.-]*::")
 _SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/:\[\]]+)@)?(?P<host>\[[^\]/@]+\]|[^@/:\[\]]+):(?P<path>.*)$")
-_USERINFO_IN_TEXT = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#'\"]*@")
+# "://", then userinfo up to "@"; redact() checks the scheme before it (see there).
+_USERINFO_IN_TEXT = re.compile(r"://[^\s/?#'\"]*@")
+_SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _MAX_URL = 4096
 _MAX_STDERR = 600
+_STDERR_TAIL = 8192  # the end of git's stderr that is read at all (a hostile server writes it)
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy")
+_REGULAR_MODES = {"100644", "100755", "100664"}
+_SYMLINK_MODE = "120000"
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,10 @@ class FetchPolicy:
     ``allow`` lists host names (exact, case-insensitive) and IPs/CIDRs that may be
     fetched although they are loopback, private or otherwise non-public (the operator's
     ``NFVO_FETCH_ALLOW``).  A malformed CIDR raises ``ValueError`` at construction, so a
-    bad setting fails at start-up, not at the first fetch.
+    bad setting fails at start-up, not at the first fetch.  ``max_git_files`` bounds the
+    entries (files, folders, links) in the top folder of a cloned repository and
+    ``max_git_file_bytes`` the size of each top-level file; only those files are checked
+    out.
     """
 
     allow: tuple[str, ...] = ()
@@ -63,8 +78,10 @@ class FetchPolicy:
     read_timeout: float = 60.0  # per read, not total
     total_timeout: float = 3600.0  # whole download
     max_bytes: int = 64 * 2**30
-    git_timeout: float = 120.0
+    git_timeout: float = 120.0  # clone and checkout together
     max_redirects: int = 5
+    max_git_files: int = 1000
+    max_git_file_bytes: int = 8 * 2**20
 
     def __post_init__(self) -> None:
         _allow_rules(tuple(self.allow))
@@ -182,8 +199,24 @@ def _checked_addresses(
 
 
 def redact(text: str) -> str:
-    """``text`` with the userinfo (``user:password@``) of every URL in it removed."""
-    return _USERINFO_IN_TEXT.sub(lambda m: m.group("scheme"), text)
+    """``text`` with the userinfo (``user:password@``) of every URL in it removed.
+
+    A URL here is a scheme (a letter, then letters, digits, ``+``, ``.``, ``-``), ``://``,
+    and userinfo without whitespace, ``/``, ``?``, ``#`` or quotes up to ``@``.  Linear
+    in the length of ``text`` (git's stderr comes from the server).
+    """
+
+    def strip(match: re.Match) -> str:
+        # Some letter in the run of scheme characters before "://" can start a scheme.
+        # The runs before different matches do not overlap, so this stays linear.
+        index = match.start() - 1
+        while index >= 0 and text[index] in _SCHEME_CHARACTERS:
+            if text[index].isalpha():
+                return "://"
+            index -= 1
+        return match.group(0)
+
+    return _USERINFO_IN_TEXT.sub(strip, text)
 
 
 def _refused(url: str, reason: str) -> FetchRefused:
@@ -288,6 +321,42 @@ def check_url(
     _check_target(url, policy, schemes, resolver)
 
 
+DOCKER_HUB = "registry-1.docker.io"
+
+
+def registry_of(link: str) -> tuple[str, int]:
+    """(host, port) of the registry a ``docker://`` link pulls from: the first path part when it
+    looks like a host (has a '.' or ':', or is ``localhost``), else Docker Hub; port 443 unless
+    given. Raises FetchRefused for a link that is not ``docker://`` or carries user information."""
+    link = _refuse_unsafe_characters(link)
+    if not link.lower().startswith("docker://"):
+        raise _refused(link, "a registry link starts with docker://")
+    reference = link[len("docker://"):]
+    first, slash, _rest = reference.partition("/")
+    if "@" in first:
+        raise _refused(link, "registry links must not carry user information (user@host)")
+    if not slash or not ("." in first or ":" in first or first == "localhost"):
+        return DOCKER_HUB, 443
+    try:
+        parts = urlsplit(f"//{first}")
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise _refused(link, f"the registry address is malformed ({exc})") from None
+    return _normalise_host(link, host), port or 443
+
+
+def check_link(link: str, policy: FetchPolicy, *, resolver: Resolver | None = None) -> None:
+    """Raise :class:`FetchRefused` unless nfvo may let a VIM fetch ``link``: http(s) links as
+    :func:`check_url`, ``docker://`` links by the address of their registry (every address public,
+    or allowed by ``policy.allow``). No connection is made. The VIM resolves the name again itself,
+    so its addresses cannot be pinned: the check is as good as the VIM's resolver."""
+    if isinstance(link, str) and link.lower().startswith("docker://"):
+        host, port = registry_of(link)
+        _checked_addresses(link, host, port, policy, resolver)
+        return
+    check_url(link, policy, resolver=resolver)
+
+
 def _check_target(
     url: str, policy: FetchPolicy, schemes: Collection[str], resolver: Resolver | None = None
 ) -> tuple[_Target, list[IPAddress]]:
@@ -298,22 +367,86 @@ def _check_target(
 # --- HTTP -----------------------------------------------------------------------------
 
 
+class _Deadline:
+    """Shuts every connection of one download down when its total time is up.
+
+    A socket timeout bounds each ``recv`` only, and a server that drips a byte now and
+    then resets it every time: without this, one header line or one read could outlast
+    ``total_timeout`` many times over.  After :meth:`cancel` nothing is shut down.
+    """
+
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+        self.expired = False
+        self._lock = threading.Lock()
+        self._connections: list = []
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, connection) -> None:
+        with self._lock:
+            self._connections.append(connection)
+            expired = self.expired
+        if expired:
+            _shut_down(connection)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            connections = list(self._connections)
+        for connection in connections:
+            _shut_down(connection)
+
+
+def _shut_down(connection) -> None:
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        try:  # the plain socket's shutdown: a blocked read in another thread returns at once
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class _WatchedPool:
+    """Pool mix-in: every connection it makes is shut down at the download's deadline."""
+
+    deadline: _Deadline
+
+    def _new_conn(self):
+        connection = super()._new_conn()
+        self.deadline.watch(connection)
+        return connection
+
+
+class _HTTPPool(_WatchedPool, urllib3.HTTPConnectionPool):
+    pass
+
+
+class _HTTPSPool(_WatchedPool, urllib3.HTTPSConnectionPool):
+    pass
+
+
 class HttpStream(io.RawIOBase):
     """The body of one GET, read in chunks (never buffered whole).
 
-    ``url`` is the final URL after redirects, ``size`` the Content-Length if given.
-    Each read raises :class:`TooLarge` past ``max_bytes`` and :class:`FetchFailed` when
-    one read waits longer than ``read_timeout``, the download outlasts
-    ``total_timeout`` or the connection breaks (including a body shorter than its
-    Content-Length).
+    ``url`` is the final URL after redirects, ``size`` the Content-Length if given as at
+    most 19 ASCII digits (else ``None``, unknown).  Each read returns what has arrived,
+    up to the size asked for, and raises :class:`TooLarge` past ``max_bytes`` and
+    :class:`FetchFailed` when one read waits longer than ``read_timeout``, the download
+    outlasts ``total_timeout`` or the connection breaks (including a body shorter than
+    its Content-Length).
     """
 
-    def __init__(self, url: str, response, pool, policy: FetchPolicy, deadline: float):
+    def __init__(self, url: str, response, pool, policy: FetchPolicy, deadline: _Deadline):
         super().__init__()
         self.url = url
         self.content_type: str | None = response.headers.get("Content-Type")
         length = response.headers.get("Content-Length")
-        self.size: int | None = int(length) if length and length.isdigit() else None
+        self.size: int | None = _content_length(length)
         self.bytes_read = 0
         self._response = response
         self._pool = pool
@@ -330,27 +463,33 @@ class HttpStream(io.RawIOBase):
         if not len(view):
             return 0
         policy = self._policy
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            raise _failed(self.url, f"the download took longer than {policy.total_timeout:g} s")
+        remaining = self._deadline.deadline - time.monotonic()
+        if remaining <= 0 or self._deadline.expired:
+            raise _too_slow(self.url, policy)
         wait = min(policy.read_timeout, remaining)
         self._set_read_timeout(wait)
-        # One byte more than the limit allows tells "exactly the limit" from "over it".
-        want = min(len(view), policy.max_bytes - self.bytes_read + 1)
+        left = policy.max_bytes - self.bytes_read
+        # At the limit, one byte more tells "exactly the limit" from "over it".
+        want = min(len(view), left) if left > 0 else 1
         try:
-            data = self._response.read(want, decode_content=False)
+            # read1: what has arrived (one recv), not "wait until want bytes are here".
+            data = self._response.read1(want, decode_content=False) or b""
         except (Urllib3Timeout, TimeoutError):
-            if wait < policy.read_timeout:
-                raise _failed(self.url, f"the download took longer than {policy.total_timeout:g} s") from None
+            if wait < policy.read_timeout or self._deadline.expired:
+                raise _too_slow(self.url, policy) from None
             raise _failed(self.url, f"no data received for {policy.read_timeout:g} s") from None
         except (Urllib3Error, OSError) as exc:
+            if self._deadline.expired:
+                raise _too_slow(self.url, policy) from None
             raise _failed(self.url, f"the connection broke ({exc})") from None
-        self.bytes_read += len(data)
-        if self.bytes_read > policy.max_bytes:
+        if self._deadline.expired:  # a socket shut down at the deadline reads as the end
+            raise _too_slow(self.url, policy)
+        if data and left <= 0:
             raise TooLarge(
                 f"{redact(self.url)} is larger than {policy.max_bytes} bytes",
                 errors=[Issue(f"{redact(self.url)} is larger than {policy.max_bytes} bytes")],
             )
+        self.bytes_read += len(data)
         view[: len(data)] = data
         return len(data)
 
@@ -363,6 +502,7 @@ class HttpStream(io.RawIOBase):
 
     def close(self) -> None:
         if not self.closed:
+            self._deadline.cancel()
             try:
                 self._response.close()
             finally:
@@ -370,18 +510,32 @@ class HttpStream(io.RawIOBase):
         super().close()
 
 
-def _pool_for(target: _Target, ip: IPAddress, timeout: urllib3.Timeout):
+def _content_length(value: str | None) -> int | None:
+    # More than 19 digits is no real size (and int() of thousands of digits raises).
+    if value and value.isascii() and value.isdigit() and len(value) <= 19:
+        return int(value)
+    return None
+
+
+def _too_slow(url: str, policy: FetchPolicy) -> FetchFailed:
+    return _failed(url, f"the download took longer than {policy.total_timeout:g} s")
+
+
+def _pool_for(target: _Target, ip: IPAddress, timeout: urllib3.Timeout, deadline: _Deadline):
     common = dict(port=target.port, timeout=timeout, maxsize=1, retries=False)
     if target.scheme == "https":
         tls: dict = dict(cert_reqs="CERT_REQUIRED", ca_certs=_CA_CERTS)
         if not _is_ip(target.host):
             # Connect to the checked IP, but do SNI and certificate checks for the name.
             tls.update(server_hostname=target.host, assert_hostname=target.host)
-        return urllib3.HTTPSConnectionPool(str(ip), **common, **tls)
-    return urllib3.HTTPConnectionPool(str(ip), **common)
+        pool = _HTTPSPool(str(ip), **common, **tls)
+    else:
+        pool = _HTTPPool(str(ip), **common)
+    pool.deadline = deadline
+    return pool
 
 
-def _get(target: _Target, addresses: list[IPAddress], policy: FetchPolicy, deadline: float):
+def _get(target: _Target, addresses: list[IPAddress], policy: FetchPolicy, deadline: _Deadline):
     """GET ``target`` from the first checked address that accepts the connection."""
     headers = {
         "Host": target.host_header,
@@ -392,13 +546,13 @@ def _get(target: _Target, addresses: list[IPAddress], policy: FetchPolicy, deadl
     }
     last_error: Exception | None = None
     for ip in addresses:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _failed(target.url, f"the download took longer than {policy.total_timeout:g} s")
+        remaining = deadline.deadline - time.monotonic()
+        if remaining <= 0 or deadline.expired:
+            raise _too_slow(target.url, policy)
         timeout = urllib3.Timeout(
             connect=min(policy.connect_timeout, remaining), read=min(policy.read_timeout, remaining)
         )
-        pool = _pool_for(target, ip, timeout)
+        pool = _pool_for(target, ip, timeout, deadline)
         try:
             response = pool.urlopen(
                 "GET",
@@ -412,34 +566,55 @@ def _get(target: _Target, addresses: list[IPAddress], policy: FetchPolicy, deadl
             )
         except ConnectTimeoutError as exc:  # refused, unreachable or silent: try the next address
             pool.close()
+            if deadline.expired:
+                raise _too_slow(target.url, policy) from None
             last_error = exc
             continue
         except Urllib3Timeout:
             pool.close()
+            if deadline.expired:
+                raise _too_slow(target.url, policy) from None
             raise _failed(target.url, "the server did not answer in time") from None
         except (Urllib3Error, OSError) as exc:
             pool.close()
+            if deadline.expired:
+                raise _too_slow(target.url, policy) from None
             raise _failed(target.url, f"the request failed ({exc})") from None
         return response, pool
     raise _failed(target.url, f"cannot connect ({last_error})")
 
 
 def _open_stream(url: str, policy: FetchPolicy) -> HttpStream:
-    deadline = time.monotonic() + policy.total_timeout
+    deadline = _Deadline(time.monotonic() + policy.total_timeout)
+    try:
+        return _follow_redirects(url, policy, deadline)
+    except BaseException:
+        deadline.cancel()
+        raise
+
+
+def _follow_redirects(url: str, policy: FetchPolicy, deadline: _Deadline) -> HttpStream:
     current = url
     for _hop in range(policy.max_redirects + 1):
         target, addresses = _check_target(current, policy, HTTP_SCHEMES)
         response, pool = _get(target, addresses, policy, deadline)
-        status = response.status
-        if status in _REDIRECTS:
-            location = response.headers.get("Location")
+        try:
+            status = response.status
+            if status in _REDIRECTS:
+                location = response.headers.get("Location")
+                if not location:
+                    raise _failed(current, f"HTTP {status} redirect without a Location header")
+                current = urljoin(current, location)
+            else:
+                stream = HttpStream(current, response, pool, policy, deadline)
+        except BaseException:
             response.close()
             pool.close()
-            if not location:
-                raise _failed(current, f"HTTP {status} redirect without a Location header")
-            current = urljoin(current, location)
+            raise
+        if status in _REDIRECTS:
+            response.close()
+            pool.close()
             continue
-        stream = HttpStream(current, response, pool, policy, deadline)
         if not 200 <= status < 300:
             stream.close()
             raise _failed(current, f"the server answered HTTP {status} {response.reason or ''}".rstrip())
@@ -461,8 +636,10 @@ def open_http(url: str, policy: FetchPolicy) -> Iterator[HttpStream]:
     checked, and urllib3 then connects to a checked IP itself (the pool's host is the
     IP) while the ``Host`` header, TLS SNI and certificate verification use the name;
     nothing resolves the name a second time.  Environment proxies are therefore not
-    used.  Non-2xx answers and connection or time-outs raise :class:`FetchFailed`
-    naming the URL; a Content-Length over ``max_bytes`` raises :class:`TooLarge` at once.
+    used.  ``total_timeout`` bounds the whole download, headers and redirects included:
+    at the deadline the connection is shut down, however slowly the server drips.
+    Non-2xx answers and connection or time-outs raise :class:`FetchFailed` naming the
+    URL; a Content-Length over ``max_bytes`` raises :class:`TooLarge` at once.
     """
     stream = _open_stream(url, policy)
     try:
@@ -476,10 +653,12 @@ def open_http(url: str, policy: FetchPolicy) -> Iterator[HttpStream]:
 
 @dataclass(frozen=True)
 class GitCheckout:
-    """A shallow clone: ``files`` are the top-level regular files (no ``.git``, no links);
-    ``symlinks`` lists every symbolic link in the tree (paths relative to ``path``),
-    which a caller must refuse or skip, never follow.  ``url`` is the cloned URL
-    without userinfo."""
+    """A shallow clone of which only the top-level regular files are checked out.
+
+    ``files`` names those files (no ``.git``, no links, nothing in sub-folders);
+    ``symlinks`` names the symbolic links in the top folder, which are not checked out
+    and which a caller must refuse or skip.  ``url`` is the cloned URL without userinfo.
+    """
 
     path: pathlib.Path
     commit: str
@@ -562,6 +741,14 @@ def _is_ip(host: str) -> bool:
 
 
 def _git_environment(scheme: str, extra_config: list[tuple[str, str]]) -> dict[str, str]:
+    """The whole environment git runs with: the service's, minus what could redirect or
+    weaken git, plus nfvo's own configuration.
+
+    Every inherited ``GIT_*`` variable is dropped (``GIT_DIR``, ``GIT_SSH_COMMAND``,
+    ``GIT_PROXY_COMMAND``, ``GIT_SSL_NO_VERIFY``, ``GIT_CONFIG_PARAMETERS`` ...), proxy
+    variables are blanked (a proxy would connect to the name, not to the checked
+    addresses), and ssh runs in batch mode (never prompts).
+    """
     config = [
         ("protocol.allow", "never"),  # no file://, ext::, submodule or redirect hops
         (f"protocol.{scheme}.allow", "always"),
@@ -569,7 +756,6 @@ def _git_environment(scheme: str, extra_config: list[tuple[str, str]]) -> dict[s
         ("core.askPass", ""),
         ("core.hooksPath", os.devnull),
         ("core.fsmonitor", "false"),
-        ("core.sshCommand", "ssh -o BatchMode=yes"),  # never prompt; GIT_SSH_COMMAND wins
         ("core.protectNTFS", "true"),
         ("core.protectHFS", "true"),
         ("http.followRedirects", "false"),  # a redirect would skip the host check
@@ -577,18 +763,25 @@ def _git_environment(scheme: str, extra_config: list[tuple[str, str]]) -> dict[s
         ("submodule.recurse", "false"),
         *extra_config,
     ]
-    env = {
+    env = {name: value for name, value in os.environ.items() if not name.upper().startswith("GIT_")}
+    env.update({name: "" for name in _PROXY_VARIABLES})
+    env.update({
+        "NO_PROXY": "*",
+        "no_proxy": "*",
+        "LANGUAGE": "C",
+        "LC_ALL": "C",
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_ASKPASS": "",
         "SSH_ASKPASS": "",
         "SSH_ASKPASS_REQUIRE": "never",
+        "GIT_SSH_COMMAND": "ssh -o BatchMode=yes",  # never prompt
+        "GIT_SSH_VARIANT": "ssh",
         "GIT_CONFIG_NOSYSTEM": "1",  # no system/global config: no insteadOf rewrites,
         "GIT_CONFIG_GLOBAL": os.devnull,  # helpers or hooks from the host
-        "GIT_CONFIG_PARAMETERS": "",
         "GIT_ALLOW_PROTOCOL": scheme,  # overrides protocol.allow, so set it ourselves
         "GIT_PROTOCOL_FROM_USER": "0",
         "GIT_CONFIG_COUNT": str(len(config)),
-    }
+    })
     for index, (key, value) in enumerate(config):
         env[f"GIT_CONFIG_KEY_{index}"] = key
         env[f"GIT_CONFIG_VALUE_{index}"] = value
@@ -596,8 +789,17 @@ def _git_environment(scheme: str, extra_config: list[tuple[str, str]]) -> dict[s
 
 
 def _summarise_stderr(stderr: str, url: str) -> str:
-    """git's last lines, without the link's user name and password even where git prints them bare."""
-    text = redact(stderr or "")
+    """git's last lines, without the link's user name and password even where git prints them bare.
+
+    Only the last ``_STDERR_TAIL`` characters are read, from the first whitespace on (a
+    URL cut in two would escape :func:`redact`).
+    """
+    text = stderr or ""
+    if len(text) > _STDERR_TAIL:
+        tail = text[-_STDERR_TAIL:]
+        cut = re.search(r"\s", tail)
+        text = tail[cut.start():] if cut else ""
+    text = redact(text)
     if "://" in url:
         parts = urlsplit(url)
         for secret in (parts.password, parts.username):
@@ -608,37 +810,82 @@ def _summarise_stderr(stderr: str, url: str) -> str:
     return text if len(text) <= _MAX_STDERR else text[: _MAX_STDERR - 3] + "..."
 
 
-def _inventory(root: pathlib.Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    files, links = [], []
-    for dirpath, dirnames, filenames in os.walk(root):  # never follows links
-        here = pathlib.Path(dirpath)
-        if here == root and ".git" in dirnames:
-            dirnames.remove(".git")
-        for name in dirnames + filenames:
-            path = here / name
-            relative = path.relative_to(root).as_posix()
-            if path.is_symlink():
-                links.append(relative)
-            elif here == root and name in filenames and path.is_file():
-                files.append(name)
-    return tuple(sorted(files)), tuple(sorted(links))
+class _GitTimeout(Exception):
+    pass
+
+
+def _run_git(
+    args: Sequence[str], *, cwd: pathlib.Path, env: dict[str, str], deadline: float,
+    stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
+) -> tuple[int, str]:
+    """Run ``git args`` with exactly ``env``; return (exit status, end of stderr).
+
+    stderr goes to a temporary file of which only the last ``_STDERR_TAIL`` bytes are
+    read.  At ``deadline`` git and everything it started (its own process group) are
+    killed and :class:`_GitTimeout` is raised; ``FileNotFoundError`` when git is missing.
+    """
+    command = [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", *args]
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdin=stdin or subprocess.DEVNULL, stdout=stdout or subprocess.DEVNULL,
+            stderr=errors, start_new_session=True,
+        )
+        try:
+            status = process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait()
+            raise _GitTimeout from None
+        size = errors.seek(0, os.SEEK_END)
+        errors.seek(max(0, size - _STDERR_TAIL))
+        return status, errors.read().decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    mode: str
+    size: int | None  # blobs only
+    name: str
+
+
+def _top_level(listing: BinaryIO, limit: int) -> list[_Entry]:
+    """The entries of ``git ls-tree -l -z`` output, at most ``limit + 1`` of them."""
+    entries: list[_Entry] = []
+    pending = b""
+    while len(entries) <= limit and (chunk := listing.read(CHUNK)):
+        *records, pending = (pending + chunk).split(b"\0")
+        for record in records[: limit + 1 - len(entries)]:
+            meta, _, name = record.partition(b"\t")
+            mode, _kind, _object, size = meta.decode("ascii").split()
+            entries.append(_Entry(mode, int(size) if size.isdigit() else None, os.fsdecode(name)))
+    return entries
 
 
 def fetch_git(url: str, dest: str | os.PathLike, policy: FetchPolicy) -> GitCheckout:
-    """Shallow-clone ``url`` into ``dest`` (which must not exist) and describe the result.
+    """Shallow-clone ``url`` into ``dest`` (which must not exist); check out only its top-level files.
 
-    Depth 1, default branch only, no tags, no submodules, run through GitPython with
-    ``kill_after_timeout=policy.git_timeout`` (git and its children are killed).
+    Depth 1, default branch only, no tags, no submodules, nothing checked out by the
+    clone; then, when the top folder holds at most ``policy.max_git_files`` entries and
+    none of its files is larger than ``policy.max_git_file_bytes`` (else
+    :class:`TooLarge` naming the link), its regular files alone are checked out.  A
+    folder or link is never checked out, so a tree with millions of entries is never
+    written or walked.  git and everything it starts are killed after
+    ``policy.git_timeout`` (all steps together).
     Allowed: ``https``, ``http``, ``git``, ``ssh`` URLs and scp-like ``user@host:path``.
     Refused with :class:`FetchRefused` before git runs: remote helpers (``ext::``),
     ``file://`` and local paths (reading the server's disk), links starting with ``-``
     (option injection), control characters, and hosts whose addresses are not public
-    unless allowed by ``policy.allow``.  git runs without system/global config, with
+    unless allowed by ``policy.allow``.  git runs without system/global config, without
+    the service's ``GIT_*`` and proxy variables (see :func:`_git_environment`), with
     prompts, askpass and credential helpers off, hooks off, only the link's protocol
     allowed, HTTP redirects not followed, and http(s)/git:// pinned to the checked
     addresses (see :func:`_pinned_git_url`).  Failures raise :class:`FetchFailed`
-    naming the URL, with git's stderr summarised and userinfo stripped.  ``dest`` is
-    removed again when the clone fails.  Raises ``FileExistsError`` if ``dest`` exists.
+    naming the URL, with the end of git's stderr summarised and userinfo stripped.
+    ``dest`` is removed again when the clone fails or is refused.  Raises
+    ``FileExistsError`` if ``dest`` exists.
     """
     target = _parse_git_url(url)
     addresses = _checked_addresses(url, target.host, target.port, policy)
@@ -646,47 +893,87 @@ def fetch_git(url: str, dest: str | os.PathLike, policy: FetchPolicy) -> GitChec
     if dest.exists() or dest.is_symlink():
         raise FileExistsError(f"clone destination {dest} already exists")
     clone_url, extra_config = _pinned_git_url(target, addresses)
-    command = [
-        git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git",
+    env = _git_environment(target.scheme, extra_config)
+    deadline = time.monotonic() + policy.git_timeout
+    try:
+        return _clone(url, clone_url, dest, env, deadline, policy)
+    except _GitTimeout:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise _failed(url, f"git clone did not finish within {policy.git_timeout:g} s") from None
+    except (FileNotFoundError, PermissionError) as exc:
+        shutil.rmtree(dest, ignore_errors=True)
+        if exc.filename == (git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git"):
+            raise _failed(url, "git is not installed on the server") from None
+        raise
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
+
+
+def _clone(url: str, clone_url: str, dest: pathlib.Path, env: dict[str, str], deadline: float,
+           policy: FetchPolicy) -> GitCheckout:
+    clone = [
         "clone",
         "--quiet",
         "--depth=1",
         "--single-branch",
         "--no-tags",
         "--no-recurse-submodules",
+        "--no-checkout",  # only the top-level files are checked out, after the limits
         "--template=",  # no hooks or config copied from a template directory
         "--",
         clone_url,
         str(dest),
     ]
-    runner = git.Git(str(dest.parent) if dest.parent.is_dir() else None)
-    started = time.monotonic()
-    try:
-        status, _stdout, stderr = runner.execute(
-            command,
-            env=_git_environment(target.scheme, extra_config),
-            kill_after_timeout=policy.git_timeout,
-            with_extended_output=True,
-            with_exceptions=False,
-        )
-    except git.exc.GitCommandNotFound:
-        raise _failed(url, "git is not installed on the server") from None
+    parent = dest.parent if dest.parent.is_dir() else pathlib.Path.cwd()
+    status, stderr = _run_git(clone, cwd=parent, env=env, deadline=deadline)
     if status != 0:
-        shutil.rmtree(dest, ignore_errors=True)
-        if str(stderr).startswith("Timeout:") or time.monotonic() - started >= policy.git_timeout:
-            raise _failed(url, f"git clone did not finish within {policy.git_timeout:g} s")
-        raise _failed(url, f"git clone failed: {_summarise_stderr(str(stderr), url)}")
-    try:
-        repo = git.Repo(dest)
-        try:
-            commit = repo.head.commit.hexsha
-            if clone_url != redact(url):  # keep neither credentials nor pinned IPs on disk
-                with repo.config_writer() as writer:
-                    writer.set_value('remote "origin"', "url", redact(url))
-        finally:
-            repo.close()
-    except ValueError:
-        shutil.rmtree(dest, ignore_errors=True)
-        raise _failed(url, "the repository is empty") from None
-    files, symlinks = _inventory(dest)
-    return GitCheckout(path=dest, commit=commit, url=redact(url), files=files, symlinks=symlinks)
+        raise _failed(url, f"git clone failed: {_summarise_stderr(stderr, url)}")
+    with tempfile.TemporaryFile() as out:
+        status, _ = _run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd=dest, env=env,
+                             deadline=deadline, stdout=out)
+        out.seek(0)
+        commit = out.read().decode("ascii", "replace").strip()
+    if status != 0 or not commit:
+        raise _failed(url, "the repository is empty")
+    if clone_url != redact(url):  # keep neither credentials nor pinned IPs on disk
+        status, stderr = _run_git(["config", "--", "remote.origin.url", redact(url)], cwd=dest, env=env,
+                                  deadline=deadline)
+        if status != 0:
+            raise _failed(url, f"git config failed: {_summarise_stderr(stderr, url)}")
+    with tempfile.TemporaryFile() as listing:
+        status, stderr = _run_git(["ls-tree", "-l", "-z", "HEAD"], cwd=dest, env=env, deadline=deadline,
+                                  stdout=listing)
+        if status != 0:
+            raise _failed(url, f"git ls-tree failed: {_summarise_stderr(stderr, url)}")
+        listing.seek(0)
+        entries = _top_level(listing, policy.max_git_files)
+    files = sorted(e.name for e in entries if e.mode in _REGULAR_MODES)
+    symlinks = sorted(e.name for e in entries if e.mode == _SYMLINK_MODE)
+    _refuse_oversized(url, entries, policy)
+    if files:
+        with tempfile.TemporaryFile() as paths:
+            paths.write(b"".join(os.fsencode(name) + b"\0" for name in files))
+            paths.seek(0)
+            status, stderr = _run_git(
+                ["--literal-pathspecs", "checkout", "--quiet", "HEAD", "--pathspec-from-file=-",
+                 "--pathspec-file-nul"],
+                cwd=dest, env=env, deadline=deadline, stdin=paths,
+            )
+        if status != 0:
+            raise _failed(url, f"git checkout failed: {_summarise_stderr(stderr, url)}")
+    return GitCheckout(path=dest, commit=commit, url=redact(url), files=tuple(files), symlinks=tuple(symlinks))
+
+
+def _refuse_oversized(url: str, entries: list[_Entry], policy: FetchPolicy) -> None:
+    shown = redact(url)
+    if len(entries) > policy.max_git_files:
+        message = f"{shown}: the top folder of the repository holds more than {policy.max_git_files} entries"
+        raise TooLarge(message, errors=[Issue(message)])
+    issues = [
+        Issue(f"{shown}: {e.name} is {e.size} bytes, more than the limit of {policy.max_git_file_bytes}")
+        for e in entries
+        if e.mode in _REGULAR_MODES and e.size is not None and e.size > policy.max_git_file_bytes
+    ]
+    if issues:
+        raise TooLarge(f"{shown}: {len(issues)} top-level files are too large to fetch", errors=issues)

@@ -14,12 +14,10 @@ class HashingReader:
     def __init__(self, stream: BinaryIO):
         self._stream = stream
         self._hash = hashlib.sha256()
-        self.bytes_read = 0
 
     def read(self, n: int = -1) -> bytes:
         data = self._stream.read(n)
         self._hash.update(data)
-        self.bytes_read += len(data)
         return data
 
     def readable(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import gzip
 import io
 import os
@@ -18,8 +19,8 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from nfvo.errors import Issue, UnsafeArchive, ValidationFailed
+from nfvo.streams import CHUNK
 
-_CHUNK = 1 << 20
 # tarfile reads pax and GNU long-name headers whole; a forged header size must not fill memory.
 _HEADER_READ_CAP = 1 << 20
 _TRAILER_CAP = 1 << 20
@@ -38,7 +39,7 @@ class ArchiveLimits:
 
     max_members: int = 10_000
     max_total_size: int = 64 * 2**30  # sum of member sizes (uncompressed)
-    max_text_size: int = 8 * 2**20  # a file read as text (Metadata, VNFD, a script)
+    max_text_size: int = 8 * 2**20  # a file read as text, unless read_text is given a smaller limit
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,18 @@ class Member:
 
 class _HeaderTooLarge(Exception):
     pass
+
+
+# The name in the last tar header parsed in this context: the member a broken pax header belongs to.
+_LAST_HEADER: contextvars.ContextVar[str | None] = contextvars.ContextVar("last_tar_header", default=None)
+
+
+class _TarInfo(tarfile.TarInfo):
+    @classmethod
+    def frombuf(cls, buf, encoding, errors):
+        info = super().frombuf(buf, encoding, errors)
+        _LAST_HEADER.set(info.name)
+        return info
 
 
 class _CappedReader:
@@ -115,8 +128,10 @@ class PackageArchive:
 
         Raises UnsafeArchive listing every bad member at once (``Issue(file=<member>)``):
         absolute paths, ``..``, links, devices, FIFOs, NUL/control characters or backslashes
-        in names, duplicates, too many members, total size over the limit.  Raises
-        UnsafeArchive with one Issue when the file is not a tar or is truncated/corrupt.
+        in names, duplicates, too many members, total size over the limit (listing stops
+        at the member over a limit, so a gzip bomb is not decompressed further).  Raises
+        UnsafeArchive with one Issue when the file is not a tar or is truncated/corrupt,
+        or when a header holds a malformed number (the Issue names that member).
         OSError from the file system itself propagates.
         """
         archive = cls(pathlib.Path(path), limits, display_name)
@@ -134,8 +149,9 @@ class PackageArchive:
         return sorted(name for name, m in self.members.items() if not m.is_dir)
 
     def find(self, name: str, *, case_insensitive: bool = False) -> str | None:
-        """The member name equal to ``name`` (normalised), or None."""
-        wanted, _ = _normalise(name)
+        """The member name equal to ``name`` (normalised), or None; with ``case_insensitive``,
+        an exact match first, else the first (sorted) that differs only in case."""
+        wanted, _ = normalise_member_name(name)
         if wanted in self.members:
             return wanted
         if case_insensitive and wanted:
@@ -143,19 +159,20 @@ class PackageArchive:
             return next((m for m in sorted(self.members) if m.casefold() == folded), None)
         return None
 
-    def read_text(self, name: str) -> str:
+    def read_text(self, name: str, *, max_size: int | None = None) -> str:
         """UTF-8 text of a regular member (a BOM is dropped).
 
-        Raises UnsafeArchive when the member is over ``max_text_size``,
-        ValidationFailed(Issue(file=name, message='not UTF-8 text')) when undecodable,
-        KeyError when ``name`` is not a regular file of the archive.
+        Raises UnsafeArchive when the member is over ``max_size`` (default: the limits'
+        ``max_text_size``), ValidationFailed(Issue(file=name, message='not UTF-8 text'))
+        when undecodable, KeyError when ``name`` is not a regular file of the archive.
         """
         info = self._regular(name)
-        if info.size > self.limits.max_text_size:
+        limit = self.limits.max_text_size if max_size is None else max_size
+        if info.size > limit:
+            what = "a text file" if max_size is None else "this file"
             raise UnsafeArchive(
                 f"{name} in package {self.display_name} is too large to read as text",
-                errors=[Issue(f"larger than {self.limits.max_text_size} bytes, "
-                              "the limit for a text file", file=name)])
+                errors=[Issue(f"larger than {limit} bytes, the limit for {what}", file=name)])
         with self.open_member(name) as stream:
             data = stream.read(info.size)
         try:
@@ -178,7 +195,7 @@ class PackageArchive:
             # A handle of its own, so several members can stream at once.
             with open(self.path, "rb") as raw:
                 raw.seek(info.offset_data)
-                with io.BufferedReader(_Range(raw, info.size), _CHUNK) as stream:
+                with io.BufferedReader(_Range(raw, info.size), CHUNK) as stream:
                     yield stream
         else:
             with self._tar.extractfile(info) as stream:
@@ -203,7 +220,7 @@ class PackageArchive:
         target = pathlib.Path(dest_dir) / target_name
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
         with self._open_member(info) as source, os.fdopen(os.open(target, flags, 0o666), "wb") as out:
-            shutil.copyfileobj(source, out, _CHUNK)
+            shutil.copyfileobj(source, out, CHUNK)
         return target
 
     def close(self) -> None:
@@ -221,7 +238,7 @@ class PackageArchive:
 
     # checking -----------------------------------------------------------------------
     def _regular(self, name: str) -> tarfile.TarInfo:
-        normalised, _ = _normalise(name)
+        normalised, _ = normalise_member_name(name)
         try:
             return self._infos[normalised]
         except KeyError:
@@ -237,17 +254,22 @@ class PackageArchive:
             self._gzip = gzip.GzipFile(fileobj=self._raw, mode="rb")
         self._reader = _CappedReader(self._gzip or self._raw, _HEADER_READ_CAP)
         issues: list[Issue] = []
+        _LAST_HEADER.set(None)
         try:
             self._tar = tarfile.open(fileobj=self._reader, mode="r:", encoding="utf-8",
-                                     errors="surrogateescape")
+                                     errors="surrogateescape", tarinfo=_TarInfo)
             self._check_members(issues)
+            self._reader.cap = None  # headers are read; members may be read in larger pieces
             if not issues:
                 self._check_end()
         except _HeaderTooLarge as exc:
             raise self._broken(str(exc)) from None
         except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise self._broken(f"not a readable tar archive ({exc or type(exc).__name__})") from None
-        self._reader.cap = None
+        except (ValueError, OverflowError):  # tarfile's int() of a crafted pax number, or a seek to it
+            member = _LAST_HEADER.get()
+            raise self._broken("malformed tar header: a number in it is not valid or too large",
+                               file=_shown(member) if member else None) from None
         if issues:
             count = len(issues)
             raise UnsafeArchive(
@@ -261,7 +283,7 @@ class PackageArchive:
             if count > limits.max_members:
                 issues.append(Issue(f"more than {limits.max_members} members", file=_shown(info.name)))
                 break
-            name, problem = _normalise(info.name)
+            name, problem = normalise_member_name(info.name)
             problem = problem or _type_problem(info)
             if problem:
                 issues.append(Issue(problem, file=_shown(info.name)))
@@ -276,9 +298,11 @@ class PackageArchive:
                 continue
             size = 0 if info.isdir() else info.size
             total += size
-            if total > limits.max_total_size and total - size <= limits.max_total_size:
+            if total > limits.max_total_size:
+                # Stop at once: reading the next header would decompress this member (gzip bomb).
                 issues.append(Issue(f"the members' total size exceeds {limits.max_total_size} bytes",
                                     file=name))
+                break
             self.members[name] = Member(name, size, info.isdir())
             if not info.isdir():
                 self._infos[name] = info
@@ -299,20 +323,24 @@ class PackageArchive:
         self._reader.seek(end)
         if self._reader.tell() != end:
             raise self._broken("truncated: the last member's data is cut short")
-        self._reader.cap = None
         rest = self._reader.read(_TRAILER_CAP)
         if rest.strip(b"\x00"):
             if len(rest) < tarfile.BLOCKSIZE:
                 raise self._broken(f"truncated: the archive ends inside a header at byte {end}")
             raise self._broken(f"corrupt: unreadable tar header at byte {end}")
 
-    def _broken(self, message: str) -> UnsafeArchive:
+    def _broken(self, message: str, *, file: str | None = None) -> UnsafeArchive:
         return UnsafeArchive(f"package {self.display_name} is not a readable tar archive",
-                             errors=[Issue(message, file=self.display_name)])
+                             errors=[Issue(message, file=file or self.display_name)])
 
 
-def _normalise(raw: str) -> tuple[str, str | None]:
-    """(normalised name, problem or None) for a member name as stored in the tar."""
+def normalise_member_name(raw: str) -> tuple[str, str | None]:
+    """(normalised name, problem or None) for a member name as stored in a tar or named in a package.
+
+    Normalised: no empty or ``.`` parts (``./a//b`` is ``a/b``).  A problem (NUL or control
+    characters, backslash, not UTF-8, absolute or drive-letter path, ``..``) comes with
+    an empty name.
+    """
     if "\x00" in raw:
         return "", "NUL byte in name"
     if any(ord(c) < 32 or ord(c) == 127 for c in raw):

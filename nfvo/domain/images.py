@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from nfvo_plugin_sdk import ImageSpec as ImageConfig
 
+from nfvo.domain.sources import child_pointer
 from nfvo.errors import ImageResolutionFailed, Issue
 
 # ImageConfig (Open Baton ``image-config``) is exactly what a driver is asked to create.
-__all__ = ["Decision", "ImageConfig", "ImageRequest", "Upload", "decide", "lookups_needed"]
+__all__ = ["UPLOAD_VALUES", "Decision", "ImageConfig", "ImageRequest", "Upload", "decide", "lookups_needed",
+           "upload_value"]
 
 Upload = Literal["true", "false", "check"]
+UPLOAD_VALUES: tuple[Upload, ...] = ("true", "false", "check")
+
+
+def upload_value(value: Any) -> Upload | None:
+    """``upload`` as one of UPLOAD_VALUES, or None when it is none of them.
+
+    Open Baton compared strings, so YAML booleans broke; a boolean and a string in any
+    case and with surrounding blanks are accepted here.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and (text := value.strip().lower()) in UPLOAD_VALUES:
+        return text
+    return None
 
 
 @dataclass(frozen=True)
@@ -24,7 +40,8 @@ class ImageRequest:
     ``images:``); ``source_line`` is its line in Metadata.yaml.  ``file`` is a member
     path inside the package (``images/x.qcow2``), ``link`` an URL; at most one is set.
     ``vdus`` limits it to some VDUs (empty: every VDU with an empty ``vm_image``).
-    ``pointer`` is the JSON pointer of its block (default ``/<key>``).
+    ``pointer`` is the JSON pointer of its block (default ``/<key>``).  ``upload`` is
+    one of UPLOAD_VALUES; :func:`decide` also takes any spelling :func:`upload_value` accepts.
     """
 
     key: str
@@ -37,12 +54,11 @@ class ImageRequest:
     vdus: tuple[str, ...] = ()
     source_line: int | None = None
     pointer: str | None = None
-    meta: dict = field(default_factory=dict, compare=False)
 
     @property
     def block_pointer(self) -> str:
         """JSON pointer to this request's block in Metadata.yaml (``/image``, ``/images/<name>``)."""
-        return self.pointer or "/" + self.key.replace("~", "~0").replace("/", "~1")
+        return self.pointer or child_pointer("", self.key)
 
 
 @dataclass(frozen=True)
@@ -54,17 +70,9 @@ class Decision:
     reason: str = ""
 
 
-def _upload_value(request: ImageRequest) -> str:
-    # Open Baton compared strings, so YAML booleans broke; accept both forms here too.
-    value = request.upload
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value).strip().lower()
-
-
 def lookups_needed(request: ImageRequest) -> bool:
     """Whether ``decide`` needs the VIM looked up (false for ``upload: true``)."""
-    return _upload_value(request) != "true"
+    return upload_value(request.upload) != "true"
 
 
 def _pointer(request: ImageRequest, member: str) -> str:
@@ -113,11 +121,12 @@ def decide(
 
     Raises ``ImageResolutionFailed`` with one ``Issue`` pointing into Metadata.yaml.
     """
-    upload = _upload_value(request)
+    upload = upload_value(request.upload)
+    if upload is None:
+        allowed = f"{', '.join(map(repr, UPLOAD_VALUES[:-1]))} or {UPLOAD_VALUES[-1]!r}"
+        raise _fail(request, "upload", f"upload must be {allowed}, not {request.upload!r}")
     if upload == "true":
         return _upload(request, "upload: true")
-    if upload not in ("false", "check"):
-        raise _fail(request, "upload", f"upload must be 'true', 'false' or 'check', not {request.upload!r}")
 
     for member, wanted, found in (("ids", request.ids, by_ids), ("names", request.names, by_names)):
         matches = _distinct(wanted, found)

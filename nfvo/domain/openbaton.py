@@ -29,6 +29,7 @@ import difflib
 import functools
 import json
 import posixpath
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -37,13 +38,14 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
-from nfvo.domain.archive import PackageArchive
-from nfvo.domain.images import ImageConfig, ImageRequest
+from nfvo.domain.archive import PackageArchive, normalise_member_name
+from nfvo.domain.images import UPLOAD_VALUES, ImageConfig, ImageRequest, upload_value
 from nfvo.domain.sources import SourceDoc, child_pointer, load_json, load_yaml
 from nfvo.errors import Issue, ValidationFailed
 
 METADATA = "Metadata.yaml"
-UPLOAD_VALUES = ("true", "false", "check")
+METADATA_MAX_SIZE = 256 * 2**10  # a few KiB in practice; the VNFD keeps the archive's text limit
+MAX_ISSUES = 100  # listed per ValidationFailed; the rest are counted
 _ALIASES = (("vendor", "provider"), ("nfvo_version", "nfvo-version"), ("vim_types", "vim-types"))
 
 
@@ -90,24 +92,31 @@ class _Layout:
 def read_package(archive: PackageArchive) -> OpenBatonPackage:
     """Read and validate the layout, Metadata.yaml and the VNFD of an opened package.
 
-    Raises ValidationFailed("<N> problems in package <display_name>") listing every problem
-    found, each an Issue with file, line and JSON pointer where they apply; UnsafeArchive
-    when Metadata.yaml or the VNFD is too large to read.
+    Raises ValidationFailed("<N> problems in package <display_name>") counting every problem
+    found and listing the first ``MAX_ISSUES`` (by file, line, pointer), each an Issue with
+    file, line and JSON pointer where they apply, plus one Issue saying how many more there
+    are; UnsafeArchive when Metadata.yaml is over ``METADATA_MAX_SIZE`` or the VNFD over
+    the archive's text limit.
     """
     issues: list[Issue] = []
     layout = _read_layout(archive, issues)
-    meta_doc = _load(archive, layout.metadata_file, load_yaml, issues)
+    meta_doc = _load(archive, layout.metadata_file, load_yaml, issues, max_size=METADATA_MAX_SIZE)
     vnfd_doc = _load(archive, layout.vnfd_file, load_json, issues)
     metadata = _read_metadata(meta_doc, layout, issues) if meta_doc else None
     vnfd = _check_vnfd(vnfd_doc, metadata, issues) if vnfd_doc else None
     if issues:
-        count = len(issues)
-        issues.sort(key=lambda i: (i.file or "", i.line or 0, i.pointer or ""))
-        raise ValidationFailed(
-            f"{count} problem{'s' if count != 1 else ''} in package {archive.display_name}",
-            errors=issues)
+        raise _validation_failed(issues, archive.display_name)
     return OpenBatonPackage(metadata, layout.metadata_file, vnfd, layout.vnfd_file, vnfd_doc,
                             layout.scripts, layout.image_files)
+
+
+def _validation_failed(issues: list[Issue], display_name: str) -> ValidationFailed:
+    """The one ValidationFailed of read_package: all counted, the first MAX_ISSUES listed."""
+    count = len(issues)
+    listed = sorted(issues, key=lambda i: (i.file or "", i.line or 0, i.pointer or ""))[:MAX_ISSUES]
+    if count > MAX_ISSUES:
+        listed.append(Issue(f"{count - MAX_ISSUES} more problems were found; only the first {MAX_ISSUES} are listed"))
+    return ValidationFailed(f"{count} problem{'s' if count != 1 else ''} in package {display_name}", errors=listed)
 
 
 def lifecycle_scripts(vnfd: dict) -> list[tuple[str, str]]:
@@ -159,13 +168,14 @@ def fill_vm_images(vnfd: dict, names_by_vdu: Mapping[int, list[str]]) -> dict:
 def _read_layout(archive: PackageArchive, issues: list[Issue]) -> _Layout:
     files = [f for f in archive.files() if not posixpath.basename(f).startswith("._")]
     root = [f for f in files if "/" not in f]
-    metadata_files = [f for f in root if f.casefold() == METADATA.casefold()]
+    metadata_file = archive.find(METADATA, case_insensitive=True)
     vnfd_files = [f for f in root if f.casefold().endswith(".json")]
-    if not metadata_files:
+    if metadata_file is None or metadata_file not in root:
+        metadata_file = None
         issues.append(Issue(f"{METADATA} is missing from the package root", file=METADATA))
-    elif len(metadata_files) > 1:
-        issues.append(Issue(f"several {METADATA} files: {', '.join(metadata_files)}",
-                            file=metadata_files[1]))
+    elif len(spellings := [f for f in root if f.casefold() == metadata_file.casefold()]) > 1:
+        metadata_file = None
+        issues.append(Issue(f"several {METADATA} files: {', '.join(spellings)}", file=spellings[1]))
     if not vnfd_files:
         issues.append(Issue("no VNFD: the package root holds no *.json file"))
     elif len(vnfd_files) > 1:
@@ -186,16 +196,17 @@ def _read_layout(archive: PackageArchive, issues: list[Issue]) -> _Layout:
                                     file=folder))
         else:
             flat[top].append(name)
-    return _Layout(metadata_files[0] if len(metadata_files) == 1 else None,
+    return _Layout(metadata_file,
                    vnfd_files[0] if len(vnfd_files) == 1 else None,
                    tuple(flat["scripts"]), tuple(flat["images"]))
 
 
-def _load(archive: PackageArchive, name: str | None, loader, issues: list[Issue]) -> SourceDoc | None:
+def _load(archive: PackageArchive, name: str | None, loader, issues: list[Issue], *,
+          max_size: int | None = None) -> SourceDoc | None:
     if name is None:
         return None
     try:
-        return loader(archive.read_text(name), name)
+        return loader(archive.read_text(name, max_size=max_size), name)
     except ValidationFailed as exc:
         issues.extend(exc.errors)
         return None
@@ -249,7 +260,7 @@ def _legacy_image(doc: SourceDoc, layout: _Layout, issues: list[Issue]) -> Image
     image = doc.data["image"]
     if not isinstance(image, dict):
         return None
-    upload = _upload(image.get("upload"))
+    upload = upload_value(image.get("upload"))
     if "upload" in image and upload is None:
         issues.append(doc.issue("/image/upload", f"upload must be one of {', '.join(UPLOAD_VALUES)} "
                                                  f"(got {image['upload']!r})"))
@@ -257,7 +268,7 @@ def _legacy_image(doc: SourceDoc, layout: _Layout, issues: list[Issue]) -> Image
     link = _link(doc, "/image/link", image.get("link"), issues)
     file = None
     if isinstance(image.get("file"), str):
-        file = _image_member(image["file"])
+        file, _ = normalise_member_name(image["file"])
         if file not in layout.image_files:
             issues.append(doc.issue("/image/file", f"'{image['file']}' is not a file in the "
                                                    "package's images/ folder"))
@@ -426,14 +437,6 @@ def _version(doc: SourceDoc, pointer: str) -> str | None:
     return None
 
 
-def _upload(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str) and value.strip().lower() in UPLOAD_VALUES:
-        return value.strip().lower()
-    return None
-
-
 def _count(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value if value >= 0 else None
@@ -450,19 +453,28 @@ def _flag(value: Any) -> bool | None:
     return None
 
 
+_REGISTRY_REFERENCE = re.compile(r"^docker://[A-Za-z0-9][A-Za-z0-9._:/@\[\]-]*$")
+
+
 def _link(doc: SourceDoc, pointer: str, value: Any, issues: list[Issue]) -> str | None:
+    """An http(s) URL, or a ``docker://`` registry reference (``docker://host:port/repo:tag``,
+    ``docker://busybox:1.36``, ``...@sha256:<digest>``) for VIMs that pull images themselves."""
     if not isinstance(value, str) or not value:
         return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if value.lower().startswith("docker://"):
+        if _REGISTRY_REFERENCE.match(value):
+            return value
+        issues.append(doc.issue(pointer, f"'{value}' is not a docker://registry/repository[:tag] reference"))
+        return None
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. "http://[x": an unclosed IPv6 literal
+        valid = False
+    if not valid:
         issues.append(doc.issue(pointer, f"'{value}' is not an http or https URL"))
         return None
     return value
-
-
-def _image_member(value: str) -> str:
-    parts = [p for p in value.split("/") if p not in ("", ".")]
-    return "/".join(parts)
 
 
 # JSON Schema --------------------------------------------------------------------------

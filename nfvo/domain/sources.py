@@ -50,6 +50,15 @@ def child_pointer(pointer: str, key: str | int) -> str:
 
 
 # YAML ---------------------------------------------------------------------------------
+class _UnbuildableValue(Exception):
+    """A scalar YAML accepts but Python cannot build (``2020-13-45``, an int of 5000 digits)."""
+
+    def __init__(self, node: Node, reason: str):
+        super().__init__(reason)
+        self.node = node
+        self.reason = reason
+
+
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses aliases and deep nesting, and collects key problems."""
 
@@ -71,6 +80,12 @@ class _StrictLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:  # the innermost failing node is reported
+            raise _UnbuildableValue(node, _reason(exc)) from None
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, MappingNode):
@@ -103,17 +118,46 @@ def _yaml_lines(node: Node, pointer: str, lines: dict[str, int], texts: dict[str
             _yaml_lines(item, child_pointer(pointer, index), lines, texts)
 
 
+def _reason(exc: Exception) -> str:
+    # int() of thousands of digits says "use sys.set_int_max_str_digits()": not for users.
+    return "too many digits" if "digits" in str(exc) else str(exc)
+
+
+def _pointer_of(root: Node, target: Node) -> str | None:
+    """JSON pointer of the value node ``target`` under ``root`` (None for a mapping key)."""
+    todo = [(root, "")]
+    while todo:
+        node, pointer = todo.pop()
+        if node is target:
+            return pointer
+        if isinstance(node, MappingNode):
+            todo.extend((value, child_pointer(pointer, key.value)) for key, value in node.value
+                        if isinstance(key, ScalarNode))
+        elif isinstance(node, SequenceNode):
+            todo.extend((item, child_pointer(pointer, i)) for i, item in enumerate(node.value))
+    return None
+
+
 def load_yaml(text: str, file: str) -> SourceDoc:
     """Parse YAML with ``yaml.SafeLoader`` semantics (YAML 1.1: unquoted ``true`` is a bool).
 
     Mapping keys must be strings and unique; aliases are refused and nesting is capped at
-    ``MAX_DEPTH``.  Raises ValidationFailed listing each problem as ``Issue(file, line, message)``.
+    ``MAX_DEPTH``.  Raises ValidationFailed listing each problem as ``Issue(file, line, message)``;
+    a value Python cannot build (``2020-13-45``, an integer of thousands of digits) also
+    carries its pointer (none for a mapping key).
     """
     loader = None
+    node = None
     try:
         loader = _StrictLoader(text)
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
+    except _UnbuildableValue as exc:
+        bad = exc.node
+        shown = bad.value if len(bad.value) <= 40 else bad.value[:37] + "..."
+        kind = bad.tag.rsplit(":", 1)[-1]
+        raise _failed(file, "YAML", [Issue(f"invalid YAML: {shown!r} is not a valid {kind} ({exc.reason})", file,
+                                           bad.start_mark.line + 1, _pointer_of(node, bad))]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = ", ".join(p for p in (exc.context, exc.problem) if p)
@@ -141,15 +185,28 @@ class _RefusedConstant(ValueError):
     pass
 
 
+class _LongNumber(ValueError):
+    pass
+
+
 def _refuse_constant(name: str) -> Any:
     raise _RefusedConstant(name)
 
 
+def _parse_int(digits: str) -> int:
+    try:
+        return int(digits)
+    except ValueError:  # more digits than Python converts
+        raise _LongNumber(digits) from None
+
+
 def load_json(text: str, file: str) -> SourceDoc:
-    """Parse JSON; duplicate keys and NaN/Infinity are errors.
+    """Parse JSON; duplicate keys, NaN/Infinity, integers of more digits than Python
+    converts and nesting deeper than ``MAX_DEPTH`` (as for YAML) are errors.
 
     Raises ValidationFailed with ``Issue(file, line, message)`` for a syntax error (line
-    from the decoder) and one Issue per duplicate key (line and pointer of the repeat).
+    from the decoder), one Issue per duplicate key (line and pointer of the repeat), and
+    one for the first value nested too deep (its line and pointer).
     """
     duplicates: list[tuple[dict, str]] = []  # holds each dict alive so its id() stays unique
 
@@ -162,13 +219,21 @@ def load_json(text: str, file: str) -> SourceDoc:
         return obj
 
     try:
-        data = json.loads(text, object_pairs_hook=pairs, parse_constant=_refuse_constant)
+        data = json.loads(text, object_pairs_hook=pairs, parse_constant=_refuse_constant, parse_int=_parse_int)
     except _RefusedConstant as exc:
         raise _failed(file, "JSON", [Issue(f"JSON syntax error: {exc} is not allowed", file)]) from None
+    except _LongNumber as exc:
+        line = text.count("\n", 0, max(0, text.find(str(exc)))) + 1
+        raise _failed(file, "JSON", [Issue("JSON number has too many digits", file, line)]) from None
     except json.JSONDecodeError as exc:
         raise _failed(file, "JSON", [Issue(f"JSON syntax error: {exc.msg}", file, exc.lineno)]) from None
     except RecursionError:
         raise _failed(file, "JSON", [Issue("JSON is nested too deeply", file)]) from None
+    deep = _first_too_deep(data)
+    if deep is not None:
+        offset = _offset_too_deep(text)
+        line = text.count("\n", 0, offset) + 1 if offset is not None else None
+        raise _failed(file, "JSON", [Issue(f"nested deeper than {MAX_DEPTH} levels", file, line, deep)])
     lines = _json_lines(text)
     if duplicates:
         where = _pointers_of_dicts(data)
@@ -179,6 +244,43 @@ def load_json(text: str, file: str) -> SourceDoc:
                 issues.append(Issue(f"duplicate key {key!r}", file, lines.get(pointer), pointer))
         raise _failed(file, "JSON", issues)
     return SourceDoc(file, data, lines)
+
+
+def _first_too_deep(data: Any) -> str | None:
+    """Pointer of the first value (in document order) deeper than ``MAX_DEPTH``; the root is at depth 1."""
+    todo = [(data, "", 1)]
+    while todo:
+        value, pointer, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            return pointer
+        if isinstance(value, dict):
+            todo.extend((v, child_pointer(pointer, k), depth + 1) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            todo.extend((v, child_pointer(pointer, i), depth + 1) for i, v in reversed(list(enumerate(value))))
+    return None
+
+
+def _offset_too_deep(text: str) -> int | None:
+    """Where, in valid JSON ``text``, the first key or value deeper than ``MAX_DEPTH`` starts."""
+    depth, index, end = 0, 0, len(text)
+    while index < end:
+        char = text[index]
+        if char in "]}":
+            depth -= 1
+        elif char not in " \t\r\n,:":
+            if depth >= MAX_DEPTH:
+                return index
+            if char in "[{":
+                depth += 1
+            elif char == '"':
+                index += 1
+                while text[index] != '"':
+                    index += 2 if text[index] == "\\" else 1
+            else:
+                while index + 1 < end and text[index + 1] not in " \t\r\n,:]}":
+                    index += 1
+        index += 1
+    return None
 
 
 def _json_lines(text: str) -> dict[str, int]:

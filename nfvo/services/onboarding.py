@@ -43,7 +43,7 @@ from nfvo.errors import (
     NoMatchingVim,
     ValidationFailed,
 )
-from nfvo.fetch import check_url, fetch_git, open_http
+from nfvo.fetch import check_link, fetch_git, open_http
 from nfvo.services.context import Context
 from nfvo.services.vims import connected
 from nfvo.streams import HashingReader, sha256_of
@@ -347,12 +347,30 @@ def _resolve_images(
 
 
 def _decide(ctx: Context, request: ImageRequest, vim: VimInstance):
+    """The policy's decision for ``request`` on ``vim``; an upload from a link the VIM can get
+    neither way (imported by the VIM, or streamed by nfvo) fails here, before anything is uploaded."""
     by_ids, by_names = {}, {}
-    if lookups_needed(request):
-        with connected(ctx, vim) as driver:
+    with connected(ctx, vim) as driver:
+        if lookups_needed(request):
             by_ids = {i: [im.id for im in driver.find_images(id=i)] for i in request.ids}
             by_names = {n: [im.id for im in driver.find_images(name=n)] for n in request.names}
-    return decide(request, by_ids=by_ids, by_names=by_names, vim_name=vim.name)
+        decision = decide(request, by_ids=by_ids, by_names=by_names, vim_name=vim.name)
+        if decision.action == "upload" and request.link:
+            _link_method(driver, request, vim)
+    return decision
+
+
+def _link_method(driver: sdk.VimDriver, request: ImageRequest, vim: VimInstance) -> str:
+    """``import`` when the VIM fetches links of this scheme itself, ``stream`` when nfvo downloads
+    an http(s) link and uploads it; ImageResolutionFailed otherwise."""
+    scheme = request.link.split(":", 1)[0].lower()
+    if sdk.IMPORT_URL in driver.capabilities and scheme in driver.import_schemes:
+        return "import"
+    if scheme in ("http", "https"):
+        return "stream"
+    message = f"VIM {vim.name!r} (type {vim.type}) cannot fetch {scheme}:// links"
+    raise ImageResolutionFailed(message, errors=[Issue(message, file="Metadata.yaml", line=request.source_line,
+                                                       pointer=f"{request.block_pointer}/link")])
 
 
 def _committed_owner(ctx: Context, vim_id: str, image_id: str) -> bool:
@@ -391,9 +409,9 @@ def _upload(
         if reused:
             return _Resolved(request, vim, reused, _owned(ctx, attempt, vim.id, reused.id),
                              f"already downloaded from {request.link}", source=request.link)
-        if sdk.IMPORT_URL in driver.capabilities:
+        if _link_method(driver, request, vim) == "import":
             # The VIM fetches the link itself; nfvo still hands out only links its policy allows.
-            check_url(request.link, ctx.fetch_policy)
+            check_link(request.link, ctx.fetch_policy)
             image = _put(ctx, driver, request, vim, attempt, lambda: driver.import_image(request.config, request.link))
             return _Resolved(request, vim, image, _owned(ctx, attempt, vim.id, image.id),
                              f"imported by the VIM from {request.link}", source=request.link)

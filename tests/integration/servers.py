@@ -94,6 +94,54 @@ def endless(chunk_size: int = 64 * 1024, *, delay: float = 0.0, content_length: 
     return route
 
 
+def raw(answer: bytes, *, delay: float = 0.0, step: int = 1) -> Route:
+    """Write ``answer`` as the whole response (status line and headers included) and close;
+    with ``delay``, ``step`` bytes at a time, ``delay`` seconds apart (until the server stops)."""
+
+    def route(handler: SimpleHTTPRequestHandler) -> None:
+        handler.close_connection = True
+        pieces = [answer[i : i + step] for i in range(0, len(answer), step)] if delay else [answer]
+        deadline = time.monotonic() + _MAX_ROUTE_SECONDS
+        for piece in pieces:
+            if time.monotonic() > deadline or handler.server.stopping.is_set():
+                break
+            try:
+                handler.wfile.write(piece)
+                handler.wfile.flush()
+            except OSError:  # the client hung up
+                break
+            if delay:
+                handler.server.stopping.wait(delay)
+
+    return route
+
+
+def hold_until_hangup(hung_up: threading.Event, *, content_length: int = 1024) -> Route:
+    """Send headers announcing ``content_length`` bytes, send none of them, and set
+    ``hung_up`` once the client closes the connection."""
+
+    def route(handler: SimpleHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(content_length))
+        handler.end_headers()
+        handler.wfile.flush()
+        handler.close_connection = True
+        handler.connection.settimeout(0.1)
+        deadline = time.monotonic() + _MAX_ROUTE_SECONDS
+        while time.monotonic() < deadline and not handler.server.stopping.is_set():
+            try:
+                if not handler.connection.recv(4096):
+                    hung_up.set()
+                    return
+            except TimeoutError:
+                continue
+            except OSError:
+                hung_up.set()
+                return
+
+    return route
+
+
 # --- HTTP server ----------------------------------------------------------------------
 
 
@@ -138,8 +186,8 @@ def serve_http(
 
     Files are answered with Content-Length.  ``routes`` maps request paths
     (``/moved``) to scripted answers (:func:`redirect`, :func:`status`, :func:`stall`,
-    :func:`endless`, or any ``Route``); they win over files.  Every request path is
-    appended to ``log`` if one is given.
+    :func:`endless`, :func:`raw`, :func:`hold_until_hangup`, or any ``Route``); they
+    win over files.  Every request path is appended to ``log`` if one is given.
     """
     server = _Server(routes or {}, log if log is not None else [], str(directory))
     if tls is not None:

@@ -9,7 +9,7 @@ import time
 import git
 import pytest
 
-from nfvo.errors import FetchFailed, FetchRefused
+from nfvo.errors import FetchFailed, FetchRefused, TooLarge
 from nfvo.fetch import FetchPolicy, fetch_git
 
 try:
@@ -33,6 +33,12 @@ def served(tmp_path_factory):
         "links": make_git_repo(
             root / "links",
             {"ok.sh": b"echo ok\n", "passwd": Symlink("/etc/passwd"), "sub/up": Symlink("../.."), "dir": Symlink("sub")},
+        ),
+        "crowded": make_git_repo(root / "crowded", {f"f{i:02}.sh": b"echo\n" for i in range(12)}),
+        "heavy": make_git_repo(root / "heavy", {"ok.sh": b"echo ok\n", "big.bin": b"x" * 4096}),
+        "deep": make_git_repo(
+            root / "deep",
+            {"ok.sh": b"echo ok\n", "sub/big.bin": b"x" * 100_000, **{f"sub/f{i:02}": b"y\n" for i in range(30)}},
         ),
     }
     git.Repo.init(root / "empty", bare=True).close()
@@ -66,7 +72,9 @@ def test_symlinks_are_reported_not_listed(served, tmp_path):
     base, _ = served
     checkout = fetch_git(f"{base}/links", tmp_path / "out", LOOPBACK)
     assert checkout.files == ("ok.sh",)
-    assert checkout.symlinks == ("dir", "passwd", "sub/up")
+    # Only the top folder is checked out and inspected (sub/up stays in git's objects).
+    assert checkout.symlinks == ("dir", "passwd")
+    assert not (tmp_path / "out" / "passwd").exists() and not (tmp_path / "out" / "sub").exists()
 
 
 def test_loopback_is_refused_without_allow(served, tmp_path):
@@ -190,3 +198,54 @@ def test_destination_must_not_exist(served, tmp_path):
     (tmp_path / "out").mkdir()
     with pytest.raises(FileExistsError):
         fetch_git(f"{base}/scripts", tmp_path / "out", LOOPBACK)
+
+
+def test_a_top_folder_with_too_many_entries_is_refused(served, tmp_path):
+    base, _ = served
+    with pytest.raises(TooLarge) as caught:
+        fetch_git(f"{base}/crowded", tmp_path / "out", FetchPolicy(allow=("127.0.0.1",), git_timeout=20, max_git_files=10))
+    assert f"{base}/crowded" in caught.value.detail and "more than 10" in caught.value.detail
+    assert not (tmp_path / "out").exists()
+    checkout = fetch_git(f"{base}/crowded", tmp_path / "ok", FetchPolicy(allow=("127.0.0.1",), max_git_files=12))
+    assert len(checkout.files) == 12
+
+
+def test_a_top_level_file_over_the_size_limit_is_refused(served, tmp_path):
+    base, _ = served
+    policy = FetchPolicy(allow=("127.0.0.1",), git_timeout=20, max_git_file_bytes=4095)
+    with pytest.raises(TooLarge) as caught:
+        fetch_git(f"{base}/heavy", tmp_path / "out", policy)
+    assert f"{base}/heavy" in caught.value.detail
+    assert [issue.message for issue in caught.value.errors] == [
+        f"{base}/heavy: big.bin is 4096 bytes, more than the limit of 4095"]
+    assert not (tmp_path / "out").exists()
+    checkout = fetch_git(f"{base}/heavy", tmp_path / "ok", FetchPolicy(allow=("127.0.0.1",), max_git_file_bytes=4096))
+    assert checkout.files == ("big.bin", "ok.sh")
+    assert (tmp_path / "ok" / "big.bin").read_bytes() == b"x" * 4096
+
+
+def test_only_the_top_folder_counts_and_is_checked_out(served, tmp_path):
+    base, shas = served
+    policy = FetchPolicy(allow=("127.0.0.1",), git_timeout=20, max_git_files=2, max_git_file_bytes=100)
+    checkout = fetch_git(f"{base}/deep", tmp_path / "out", policy)
+    assert checkout.commit == shas["deep"]
+    assert checkout.files == ("ok.sh",) and checkout.symlinks == ()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".git", "ok.sh"]
+
+
+def test_the_services_proxies_and_git_variables_do_not_reach_git(served, tmp_path, monkeypatch):
+    base, shas = served
+    closed = f"http://127.0.0.1:{free_port()}"
+    marker = tmp_path / "ran"
+    for name in ("https_proxy", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.setenv(name, closed)
+    monkeypatch.setenv("GIT_PROXY_COMMAND", f"{tmp_path / 'proxy.sh'}")  # git:// would connect through it
+    (tmp_path / "proxy.sh").write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    (tmp_path / "proxy.sh").chmod(0o755)
+    monkeypatch.setenv("GIT_SSH_COMMAND", f"touch {marker}")
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("GIT_SSL_NO_VERIFY", "1")
+    checkout = fetch_git(f"{base}/scripts", tmp_path / "out", LOOPBACK)
+    assert checkout.commit == shas["scripts"] and checkout.files == ("configure.sh", "install.sh")
+    assert not marker.exists() and not (tmp_path / "elsewhere").exists()

@@ -5,17 +5,39 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import threading
 import time
 
 import pytest
 
+from nfvo import fetch
 from nfvo.errors import FetchFailed, FetchRefused, TooLarge
 from nfvo.fetch import FetchPolicy, open_http
 
 try:
-    from servers import endless, free_port, redirect, self_signed_tls, serve_http, stall, status
+    from servers import (
+        endless,
+        free_port,
+        hold_until_hangup,
+        raw,
+        redirect,
+        self_signed_tls,
+        serve_http,
+        stall,
+        status,
+    )
 except ImportError:  # collected as a package
-    from tests.integration.servers import endless, free_port, redirect, self_signed_tls, serve_http, stall, status
+    from tests.integration.servers import (
+        endless,
+        free_port,
+        hold_until_hangup,
+        raw,
+        redirect,
+        self_signed_tls,
+        serve_http,
+        stall,
+        status,
+    )
 
 pytestmark = pytest.mark.integration
 
@@ -144,7 +166,7 @@ def test_endless_body_is_cut_at_the_limit(base):
     with pytest.raises(TooLarge, match="/endless"):
         with open_http(f"{base}/endless", policy) as stream:
             assert stream.size is None
-            for _ in range(1000):
+            for _ in range(100_000):  # a read returns what has arrived, often less than asked
                 chunk = stream.read(1 << 20)
                 if not chunk:
                     break
@@ -180,6 +202,63 @@ def test_total_timeout_bounds_a_slow_drip(site):
                 for _ in range(10_000):
                     stream.read(16)
     assert time.monotonic() - started < 5
+
+
+def test_total_timeout_bounds_one_large_read_of_a_drip(site):
+    # One byte every 0.3 s: each byte resets the socket timeout, so only a read that
+    # returns what has arrived (or the deadline itself) keeps the total bound.
+    routes = {"/drip": endless(chunk_size=1, delay=0.3, content_length=2 * 2**20)}
+    policy = FetchPolicy(allow=("127.0.0.1",), read_timeout=5, total_timeout=2)
+    started = time.monotonic()
+    with serve_http(site, routes) as url:
+        with pytest.raises(FetchFailed, match="longer than 2 s"):
+            with open_http(f"{url}/drip", policy) as stream:
+                for _ in range(1000):
+                    stream.read(1 << 20)
+    assert time.monotonic() - started < 6
+
+
+def test_total_timeout_bounds_dripped_headers(site):
+    answer = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 50_000
+    routes = {"/drip-headers": raw(answer, delay=0.2)}
+    policy = FetchPolicy(allow=("127.0.0.1",), read_timeout=5, total_timeout=2)
+    started = time.monotonic()
+    with serve_http(site, routes) as url:
+        with pytest.raises(FetchFailed, match="longer than 2 s"):
+            with open_http(f"{url}/drip-headers", policy):
+                pass
+    assert time.monotonic() - started < 6
+
+
+@pytest.mark.parametrize("length", [b"9" * 5000, b"\xb2"], ids=["5000 digits", "superscript two"])
+def test_an_unreadable_content_length_means_unknown_size(site, length):
+    routes = {"/odd": raw(b"HTTP/1.1 200 OK\r\nContent-Length: " + length + b"\r\nConnection: close\r\n\r\nhello")}
+    with serve_http(site, routes) as url:
+        with open_http(f"{url}/odd", LOOPBACK) as stream:
+            assert stream.size is None
+            assert stream.read() == b"hello"
+
+
+def test_a_content_length_of_more_than_19_digits_is_not_taken_as_a_size(site):
+    routes = {"/odd": raw(b"HTTP/1.1 200 OK\r\nContent-Length: " + b"1" * 20 + b"\r\n\r\n")}
+    with serve_http(site, routes) as url:
+        with open_http(f"{url}/odd", LOOPBACK) as stream:
+            assert stream.size is None
+
+
+def test_a_failure_while_opening_the_stream_closes_the_connection(site, monkeypatch):
+    hung_up = threading.Event()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the stream could not be built")
+
+    monkeypatch.setattr(fetch, "HttpStream", broken)
+    with serve_http(site, {"/hold": hold_until_hangup(hung_up)}) as url:
+        with pytest.raises(RuntimeError) as caught:  # the traceback keeps the frames alive
+            with open_http(f"{url}/hold", LOOPBACK):
+                pass
+        assert hung_up.wait(5)
+        assert "could not be built" in str(caught.value)
 
 
 def test_truncated_body_fails(base):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,8 @@ from nfvo_plugin_sdk import ImageSpec, VimSpec
 from nfvo_plugin_sdk.conformance import GeneratorStream, chunks_of
 
 from nfvo.domain.images import ImageConfig, ImageRequest, decide, lookups_needed
-from nfvo.errors import ImageResolutionFailed
+from nfvo.errors import ImageResolutionFailed, ImageVerificationFailed
+from nfvo.streams import HashingReader, sha256_of
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +66,10 @@ def package_dir(tmp_path) -> Path:
 
 
 def resolve(driver: LocalDriver, request: ImageRequest, package_dir: Path):
-    """What the onboarding service does for one VIM: look up, decide, upload if told."""
+    """The steps nfvo.services.onboarding takes for a package file on one VIM, through the
+    public policy and driver API: look up (unless ``upload: true``) and decide; to upload,
+    reuse an image with the same bytes when one has the same size, else stream the file
+    with its size and no checksum, and compare the sha256 the VIM reports with the bytes sent."""
     by_ids, by_names = {}, {}
     if lookups_needed(request):
         by_ids = {i: [img.id for img in driver.find_images(id=i)] for i in request.ids}
@@ -75,10 +78,17 @@ def resolve(driver: LocalDriver, request: ImageRequest, package_dir: Path):
     if decision.action == "use":
         return decision, driver.get_image(decision.image_id)
     path = package_dir / request.file
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    size = path.stat().st_size
+    if any(image.size == size for image in driver.list_images()):
+        with open(path, "rb") as stream:
+            same = driver.find_images(sha256=sha256_of(stream)[0])
+        if same:
+            return decision, next((i for i in same if i.name == request.config.name), same[0])
     with open(path, "rb") as stream:
-        image = driver.upload_image(ImageSpec(**asdict(request.config)), stream, size=path.stat().st_size,
-                                    sha256=digest)
+        reader = HashingReader(stream)
+        image = driver.upload_image(request.config, reader, size=size)
+    if image.sha256 and image.sha256 != reader.hexdigest():
+        raise ImageVerificationFailed(f"VIM {driver.vim.name!r} stored {image.sha256}, nfvo sent {reader.hexdigest()}")
     return decision, image
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import random
+import re
+import time
 
 import pytest
 
+from nfvo import fetch
 from nfvo.errors import FetchFailed, FetchRefused
 from nfvo.fetch import FetchPolicy, address_refusal, check_url, redact
 
@@ -223,3 +227,62 @@ def test_redact_strips_userinfo_only():
         "fatal: 'https://h.example/r.git' and http://x/"
     )
     assert redact("git@github.com:o/r.git") == "git@github.com:o/r.git"
+
+
+# The pattern redact() used before it was made linear: its output is the reference.
+_OLD_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#'\"]*@")
+
+
+def test_redact_output_is_what_the_userinfo_pattern_gives():
+    rng = random.Random(20240601)
+    for _ in range(20_000):
+        text = "".join(rng.choice("ah1.+-:/@ x'#") for _ in range(rng.randrange(40)))
+        assert redact(text) == _OLD_USERINFO.sub(lambda m: m.group("scheme"), text), text
+    assert redact("see ...https://u:p@h/ and 1http://u@h") == "see ...https://h/ and 1http://h"
+
+
+@pytest.mark.parametrize("text", ["a" * 400_000, "a1" * 200_000, ".a" * 200_000, "x://" + "b" * 400_000,
+                                  "a://@" * 80_000, "1" * 400_000 + "://u@h"])
+def test_redact_is_linear_on_hostile_text(text):
+    started = time.monotonic()
+    redact(text)
+    assert time.monotonic() - started < 1
+
+
+def test_git_stderr_summary_reads_only_the_tail():
+    stderr = "remote: " + "a" * 400_000 + "\nfatal: see https://alice:" + "p" * 9000 + "@h.example/x\nfatal: gone\n"
+    started = time.monotonic()
+    summary = fetch._summarise_stderr(stderr, "git://h.example/x")
+    assert time.monotonic() - started < 1
+    assert summary.endswith("fatal: gone")
+    assert "ppp" not in summary and "aaa" not in summary  # a URL cut by the tail is dropped, not shown
+
+
+def test_git_runs_without_the_services_proxies_and_git_variables(monkeypatch):
+    hostile = {
+        "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+        "HTTPS_PROXY": "http://127.0.0.1:9", "ALL_PROXY": "socks5://127.0.0.1:9", "all_proxy": "socks5://127.0.0.1:9",
+        "NO_PROXY": "", "no_proxy": "", "GIT_SSH_COMMAND": "ssh -o BatchMode=no", "GIT_SSH": "/bin/sh",
+        "GIT_PROXY_COMMAND": "/bin/false", "GIT_DIR": "/tmp/elsewhere", "GIT_WORK_TREE": "/tmp/elsewhere",
+        "GIT_CONFIG_PARAMETERS": "'protocol.allow'='always'", "GIT_SSL_NO_VERIFY": "1", "GIT_EXEC_PATH": "/tmp",
+    }
+    for name, value in hostile.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    env = fetch._git_environment("https", [("http.curloptResolve", "h:443:8.8.8.8")])
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
+        assert env[name] == "", name
+    assert env["NO_PROXY"] == env["no_proxy"] == "*"
+    for name in ("GIT_SSH", "GIT_PROXY_COMMAND", "GIT_DIR", "GIT_WORK_TREE", "GIT_CONFIG_PARAMETERS"):
+        assert env.get(name, "") == "", name
+    assert "GIT_SSL_NO_VERIFY" not in env and "GIT_EXEC_PATH" not in env
+    assert env["GIT_SSH_COMMAND"].startswith("ssh ") and "BatchMode=yes" in env["GIT_SSH_COMMAND"]
+    assert env["PATH"] == "/usr/bin:/bin"
+    configured = {env[f"GIT_CONFIG_KEY_{i}"]: env[f"GIT_CONFIG_VALUE_{i}"] for i in range(int(env["GIT_CONFIG_COUNT"]))}
+    assert configured["protocol.allow"] == "never" and configured["protocol.https.allow"] == "always"
+    assert configured["http.curloptResolve"] == "h:443:8.8.8.8"
+
+
+def test_git_limits_have_defaults():
+    policy = FetchPolicy()
+    assert (policy.max_git_files, policy.max_git_file_bytes) == (1000, 8 * 2**20)

@@ -29,6 +29,9 @@ class VimDriver(abc.ABC):
 
     api_version: ClassVar[int] = API_VERSION
     capabilities: ClassVar[frozenset[str]] = frozenset({UPLOAD_STREAM})
+    #: With ``import_url``: the link schemes the VIM fetches itself (``{"http", "https"}``, ``{"docker"}``);
+    #: nfvo streams an http(s) link through ``upload_image`` when its scheme is not listed.
+    import_schemes: ClassVar[frozenset[str]] = frozenset()
     #: Disk formats the VIM accepts (lower case); ``None`` means any.
     disk_formats: ClassVar[frozenset[str] | None] = None
 

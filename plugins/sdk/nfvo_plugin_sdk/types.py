@@ -26,7 +26,7 @@ class VimSpec:
     tenant: str | None = None
     username: str | None = None
     password: str | None = field(default=None, repr=False)
-    extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    extra: Mapping[str, Any] = field(default_factory=dict, hash=False, repr=False)  # may hold secrets
     data_dir: str = ""
 
     def __post_init__(self) -> None:

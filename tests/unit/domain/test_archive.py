@@ -7,7 +7,7 @@ import tracemalloc
 
 import pytest
 
-from nfvo.domain.archive import ArchiveLimits, Member, PackageArchive
+from nfvo.domain.archive import ArchiveLimits, Member, PackageArchive, normalise_member_name
 from nfvo.errors import UnsafeArchive, ValidationFailed
 
 FILES = {"Metadata.yaml": b"name: x\n", "scripts/install.sh": b"#!/bin/sh\necho hi\n" * 100}
@@ -239,3 +239,93 @@ def test_non_utf8_name(tmp_path):
     with tarfile.open(path, "w", format=tarfile.GNU_FORMAT, encoding="latin-1") as tar:
         tar.addfile(tarfile.TarInfo("caf\xe9"), io.BytesIO(b""))
     assert [i.message for i in unsafe(path).errors] == ["name is not UTF-8"]
+
+
+def pax_member(headers, name="victim.txt"):
+    """A tar whose second member, ``name``, carries the extended (pax) ``headers``."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        tar.addfile(tarfile.TarInfo("first.txt"), io.BytesIO(b""))
+        info = tarfile.TarInfo(name)
+        info.size, info.pax_headers = 3, headers
+        tar.addfile(info, io.BytesIO(b"abc"))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("headers, words", [
+    ({"GNU.sparse.map": "a,b"}, "malformed"),
+    ({"GNU.sparse.size": "x"}, "malformed"),
+    ({"GNU.sparse.size": "9" * 5000}, "malformed"),
+    ({"GNU.sparse.realsize": "x"}, "malformed"),
+    ({"GNU.sparse.numblocks": "x", "GNU.sparse.major": "1", "GNU.sparse.minor": "0"}, "malformed"),
+    ({"size": "9" * 4000}, "total size exceeds"),
+], ids=["sparse map", "sparse size", "5000 digits", "realsize", "numblocks", "4000-digit size"])
+def test_malformed_numbers_in_pax_headers_are_unsafe_and_name_the_member(tmp_path, headers, words):
+    path = tmp_path / "pax.tar"
+    path.write_bytes(pax_member(headers))
+    [issue] = unsafe(path).errors
+    assert issue.file == "victim.txt"
+    assert words in issue.message
+
+
+def test_a_pax_record_length_of_5000_digits_is_unsafe(tmp_path):
+    records = b"9" * 5000 + b" path=x\n"
+    header = tarfile.TarInfo("PaxHeaders/victim.txt")
+    header.type, header.size = tarfile.XHDTYPE, len(records)
+    member = tarfile.TarInfo("victim.txt")
+    blocks = header.tobuf(tarfile.USTAR_FORMAT) + records + b"\0" * (-len(records) % 512)
+    blocks += member.tobuf(tarfile.USTAR_FORMAT) + b"\0" * 1024
+    path = tmp_path / "pax.tar"
+    path.write_bytes(blocks)
+    [issue] = unsafe(path).errors
+    assert issue.file == "PaxHeaders/victim.txt" and "malformed" in issue.message
+
+
+class _Zeros(io.RawIOBase):
+    def __init__(self, size):
+        self.left = size
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def test_gzip_bomb_is_refused_without_decompressing_past_the_limit(tmp_path, monkeypatch):
+    huge = 64 * 2**20
+    path = tmp_path / "bomb.tar.gz"
+    with tarfile.open(path, "w:gz", compresslevel=1) as tar:
+        tar.addfile(*entry("Metadata.yaml", b"name: x\n"))
+        big = tarfile.TarInfo("images/zeros.img")
+        big.size = huge
+        tar.addfile(big, _Zeros(huge))
+        tar.addfile(*entry("after.txt", b"x"))
+    assert path.stat().st_size < huge // 50
+
+    furthest = [0]
+
+    class Watched(gzip.GzipFile):  # how far into the uncompressed stream the listing went
+        def read(self, size=-1):
+            data = super().read(size)
+            furthest[0] = max(furthest[0], self.tell())
+            return data
+
+        def seek(self, offset, whence=0):
+            position = super().seek(offset, whence)
+            furthest[0] = max(furthest[0], position)
+            return position
+
+    monkeypatch.setattr(gzip, "GzipFile", Watched)
+    error = unsafe(path, ArchiveLimits(max_total_size=2**20))
+    assert [(i.file, i.message) for i in error.errors] == [
+        ("images/zeros.img", f"the members' total size exceeds {2**20} bytes")]
+    assert 0 < furthest[0] < 2**20
+
+
+def test_member_names_are_normalised_by_one_public_function():
+    assert normalise_member_name("./images//a.img") == ("images/a.img", None)
+    assert normalise_member_name("images/../x") == ("", "'..' in path")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from nfvo.domain.images import Decision, ImageConfig, ImageRequest, decide, lookups_needed
+from nfvo.domain.images import UPLOAD_VALUES, Decision, ImageConfig, ImageRequest, decide, lookups_needed, upload_value
 from nfvo.errors import ImageResolutionFailed
 
 CONFIG = ImageConfig(name="ubuntu")
@@ -78,3 +80,17 @@ def test_pointer_uses_the_request_key_escaped():
     with pytest.raises(ImageResolutionFailed) as info:
         decide(req, by_ids={}, by_names={}, vim_name="v")
     assert (info.value.errors[0].pointer, info.value.errors[0].line) == ("/web~1~0server/upload", None)
+
+
+@pytest.mark.parametrize("written, value", [
+    (True, "true"), (False, "false"), ("true", "true"), (" TRUE ", "true"), ("Check", "check"), ("false", "false"),
+    ("maybe", None), (1, None), (None, None), ("", None),
+])
+def test_one_normalisation_of_upload(written, value):
+    assert UPLOAD_VALUES == ("true", "false", "check")
+    assert upload_value(written) == value
+
+
+def test_block_pointer_defaults_to_the_escaped_key():
+    assert request("true", key="a/b~c").block_pointer == "/a~1b~0c"
+    assert dataclasses.replace(request("true"), pointer="/images/x").block_pointer == "/images/x"

@@ -4,13 +4,22 @@ import dataclasses
 import io
 import json
 import tarfile
+import time
 
 import pytest
 
 from nfvo.domain.archive import PackageArchive
 from nfvo.domain.images import ImageConfig, ImageRequest
-from nfvo.domain.openbaton import fill_vm_images, lifecycle_scripts, missing_scripts, read_package
-from nfvo.errors import ValidationFailed
+from nfvo.domain.openbaton import (
+    MAX_ISSUES,
+    METADATA_MAX_SIZE,
+    fill_vm_images,
+    lifecycle_scripts,
+    missing_scripts,
+    read_package,
+)
+from nfvo.domain.sources import MAX_DEPTH
+from nfvo.errors import UnsafeArchive, ValidationFailed
 
 # Seed 001 (Open Baton docs, iperf tutorial), vim_types rewritten to [local] and the
 # repeated vim_types key dropped.
@@ -355,6 +364,12 @@ def test_layout_problems(tmp_path):
     ]
 
 
+def test_several_metadata_files_differing_in_case(tmp_path):
+    files = {"Metadata.yaml": SERVER_METADATA, "metadata.yaml": SERVER_METADATA, "vnfd.json": SERVER_VNFD}
+    [issue] = problems(tmp_path, files).errors
+    assert (issue.file, issue.message) == ("metadata.yaml", "several Metadata.yaml files: Metadata.yaml, metadata.yaml")
+
+
 def test_missing_metadata_and_vnfd(tmp_path):
     error = problems(tmp_path, {"scripts/install.sh": "", "nested/vnfd.json": SERVER_VNFD})
     assert error.detail == "2 problems in package p.tar"
@@ -432,3 +447,48 @@ def test_fill_vm_images():
     filled = fill_vm_images(vnfd, {0: ["a"], 1: ["b", "c"], 2: ["ignored"], 3: ["d"]})
     assert [v.get("vm_image") for v in filled["vdu"]] == [["a"], ["b", "c"], ["keep"], ["d"]]
     assert vnfd["vdu"][0]["vm_image"] == []
+
+
+def test_a_link_python_cannot_split_is_a_validation_error(tmp_path):
+    metadata = SERVER_METADATA.replace(TRUSTY, "http://[x")
+    found = {(e.file, e.line, e.pointer): e.message for e in problems(tmp_path, server_files(metadata)).errors}
+    assert found[("Metadata.yaml", 12, "/image/link")] == "'http://[x' is not an http or https URL"
+
+
+def test_a_vnfd_nested_900_deep_under_a_free_key_is_refused(tmp_path):
+    deep: list = []
+    for _ in range(900):
+        deep = [deep]
+    vnfd = dict(SERVER_VNFD, configurations={"configurationParameters": deep})
+    [issue] = problems(tmp_path, server_files(vnfd=json.dumps(vnfd).encode())).errors
+    assert (issue.file, issue.line) == ("vnfd.json", 1)
+    assert issue.pointer.startswith("/configurations/configurationParameters/0/0")
+    assert f"nested deeper than {MAX_DEPTH} levels" in issue.message
+
+
+def test_metadata_has_its_own_small_size_limit(tmp_path):
+    assert METADATA_MAX_SIZE == 256 * 2**10
+    metadata = SERVER_METADATA + "# " + "x" * METADATA_MAX_SIZE + "\n"
+    with pytest.raises(UnsafeArchive) as caught:
+        read(tmp_path, server_files(metadata))
+    [issue] = caught.value.errors
+    assert issue.file == "Metadata.yaml"
+    assert f"larger than {METADATA_MAX_SIZE} bytes" in issue.message
+
+
+def test_reported_problems_are_capped(tmp_path):
+    assert MAX_ISSUES == 100
+    metadata = SERVER_METADATA + "".join(f"unknown{i:03}: x\n" for i in range(150))
+    error = problems(tmp_path, server_files(metadata))
+    assert error.detail == "150 problems in package p.tar"
+    assert len(error.errors) == MAX_ISSUES + 1
+    assert [e.pointer for e in error.errors[:2]] == ["/unknown000", "/unknown001"]
+    assert error.errors[-1].message == "50 more problems were found; only the first 100 are listed"
+
+
+def test_a_metadata_file_of_unknown_keys_at_the_size_limit_is_read_quickly(tmp_path):
+    keys = "".join(f"k{i:07}: 1\n" for i in range(METADATA_MAX_SIZE // 12 - 100))
+    started = time.monotonic()
+    error = problems(tmp_path, server_files(SERVER_METADATA + keys))
+    assert time.monotonic() - started < 8  # about 2.5 s; a 1.4 MB file took 11 s before the limit
+    assert len(error.errors) == MAX_ISSUES + 1

@@ -120,3 +120,38 @@ def test_json_duplicate_keys_report_line_and_pointer():
 
 def test_json_nan_refused():
     assert "NaN" in failure(load_json, '{"a": NaN}')[0].message
+
+
+@pytest.mark.parametrize("text, line, pointer, words", [
+    ("name: x\ndate: 2020-13-45\n", 2, "/date", "2020-13-45"),
+    ("n: " + "1" * 5000 + "\n", 1, "/n", "too many digits"),
+    ("a:\n  - ok\n  - b: 2020-02-31\n", 3, "/a/1/b", "day is out of range"),
+    ("a: [1, 2]\n? " + "1" * 5000 + "\n: x\n", 2, None, "too many digits"),  # a key: no pointer
+])
+def test_yaml_values_python_cannot_build_are_validation_errors(text, line, pointer, words):
+    [issue] = failure(load_yaml, text, "Metadata.yaml")
+    assert (issue.file, issue.line, issue.pointer) == ("Metadata.yaml", line, pointer)
+    assert issue.message.startswith("invalid YAML") and words in issue.message
+
+
+def test_json_integer_with_too_many_digits_is_a_validation_error():
+    [issue] = failure(load_json, '{\n  "a": [1,\n    ' + "1" * 5000 + "]\n}", "vnfd.json")
+    assert (issue.file, issue.line) == ("vnfd.json", 3)
+    assert "too many digits" in issue.message
+
+
+@pytest.mark.parametrize("load, wrap", [(load_yaml, "a: {}\n"), (load_json, '{{"a": {}}}')], ids=["yaml", "json"])
+def test_yaml_and_json_share_the_depth_limit(load, wrap):
+    fits = "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)
+    assert load(wrap.format(fits), "f").data["a"] is not None
+    too_deep = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    [issue] = failure(load, wrap.format(too_deep))
+    assert f"nested deeper than {MAX_DEPTH} levels" in issue.message and issue.file == "f"
+
+
+def test_json_nested_900_deep_is_refused_with_line_and_pointer():
+    text = '{\n  "name": "x",\n  "free": ' + "[" * 900 + "]" * 900 + "\n}"
+    [issue] = failure(load_json, text, "vnfd.json")
+    assert (issue.file, issue.line) == ("vnfd.json", 3)
+    assert issue.pointer == "/free" + "/0" * (MAX_DEPTH - 1)  # the first value at depth MAX_DEPTH + 1
+    assert f"nested deeper than {MAX_DEPTH} levels" in issue.message
