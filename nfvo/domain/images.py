@@ -39,7 +39,6 @@ class ImageRequest:
     ``key`` names it in messages (``image`` for the legacy block, the map key for
     ``images:``); ``source_line`` is its line in Metadata.yaml.  ``file`` is a member
     path inside the package (``images/x.qcow2``), ``link`` an URL; at most one is set.
-    ``vdus`` limits it to some VDUs (empty: every VDU with an empty ``vm_image``).
     ``pointer`` is the JSON pointer of its block (default ``/<key>``).  ``upload`` is
     one of UPLOAD_VALUES; :func:`decide` also takes any spelling :func:`upload_value` accepts.
     """
@@ -51,7 +50,6 @@ class ImageRequest:
     link: str | None = None
     file: str | None = None
     config: ImageConfig | None = None
-    vdus: tuple[str, ...] = ()
     source_line: int | None = None
     pointer: str | None = None
 

@@ -306,16 +306,9 @@ def _target_vims(
     return vims, issues
 
 
-def _serves(request: ImageRequest, vdu: dict) -> bool:
-    return not request.vdus or vdu.get("name") in request.vdus or vdu.get("id") in request.vdus
-
-
-def _vims_for(request: ImageRequest, package: openbaton.OpenBatonPackage, vims: list[VimInstance]) -> list[VimInstance]:
-    """VIMs a request must reach: those its VDUs name in vimInstanceName, else all target VIMs."""
-    named = set()
-    for vdu in package.vnfd.get("vdu", []):
-        if _serves(request, vdu):
-            named.update(vdu.get("vimInstanceName") or [])
+def _vims_for_images(package: openbaton.OpenBatonPackage, vims: list[VimInstance]) -> list[VimInstance]:
+    """VIMs the package's images must reach: those its VDUs name in vimInstanceName, else all target VIMs."""
+    named = {name for vdu in package.vnfd.get("vdu", []) for name in vdu.get("vimInstanceName") or []}
     return [v for v in vims if v.name in named] if named else vims
 
 
@@ -326,7 +319,7 @@ def _resolve_images(
     """Decides every (image, VIM) pair first, reporting all failures at once, then uploads."""
     plan, issues = [], []
     for request in package.metadata.images:
-        for vim in _vims_for(request, package, vims):
+        for vim in _vims_for_images(package, vims):
             try:
                 plan.append((request, vim, _decide(ctx, request, vim)))
             except ImageResolutionFailed as exc:
@@ -477,14 +470,9 @@ def _verify(image: sdk.Image, sha: str, request: ImageRequest, vim: VimInstance)
 
 
 def _names_by_vdu(package: openbaton.OpenBatonPackage, resolved: list[_Resolved]) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
-    for i, vdu in enumerate(package.vnfd.get("vdu", [])):
-        names = []
-        for r in resolved:
-            if _serves(r.request, vdu) and r.image.name not in names:
-                names.append(r.image.name)
-        out[i] = names
-    return out
+    """Every VDU may use every resolved image (Open Baton's rule), each name once, in order."""
+    names = list(dict.fromkeys(r.image.name for r in resolved))
+    return {i: names for i in range(len(package.vnfd.get("vdu", [])))}
 
 
 def _refuse_vdus_without_image(package: openbaton.OpenBatonPackage, vnfd_body: dict) -> None:
