@@ -1,0 +1,605 @@
+"""Real Keystone 30 + Glance 33 (from PyPI) on loopback ports, for the OpenStack driver's tests.
+
+``openstack_fixture()`` makes a session-scoped pytest fixture yielding an
+:class:`OpenStackCloud`; ``openstack_cloud()`` is the same as a context manager.  The
+servers start at most once per test process, whichever modules ask for them, and stop
+at the end of the session (and, as a safety net, at interpreter exit).
+
+How it works:
+
+1. Keystone, Glance and gunicorn are installed from PyPI into their own venv,
+   ``<repo>/.cache/openstack-venv``, pinned by ``openstack/constraints.txt`` beside this
+   file (about 55 s and 290 MB, once; reused while it holds the pinned versions).  The
+   venv also gets ``openstack/nfvo_sqlite_immediate.py`` (see its docstring: without it
+   Glance's imports fail at random on SQLite).
+2. A *template* is made once per venv (``<venv>/nfvo-template-*``): Keystone's SQLite DB
+   after ``db_sync``/``fernet_setup``/``credential_setup``/``bootstrap`` (identity
+   endpoints on a placeholder URL), its keys, and Glance's DB after ``db_sync`` (about 15 s).
+3. Every session copies the template into a temporary directory, points the identity
+   endpoints at the ports picked for this run, starts Keystone and two Glance API
+   processes with gunicorn (own process groups, killed with the test process even on
+   SIGKILL), waits until they answer, and registers the image service: ``RegionOne`` is
+   a Glance offering ``web-download`` imports (from 127.0.0.1, any port), ``RegionTwo``
+   one offering only ``glance-direct``.  That takes 7-10 s.  The servers' logs of the last
+   session are kept in ``<repo>/.cache/openstack-logs``.
+
+Anything that goes wrong fails the test (never skips) with the log tail and what to do.
+Nothing here reads the developer's OpenStack configuration (clouds.yaml, ``OS_*``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import grp
+import hashlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+CONSTRAINTS = Path(__file__).with_name("openstack") / "constraints.txt"
+VENV = Path(os.environ.get("NFVO_TEST_OPENSTACK_VENV") or ROOT / ".cache" / "openstack-venv")
+LAST_LOGS = ROOT / ".cache" / "openstack-logs"
+PINS = {"keystone": "30.0.0", "glance": "33.0.0"}  # gunicorn comes from the constraints file
+ADMIN_PASSWORD = "nfvo-test-secret"
+REGION, REGION_WITHOUT_IMPORT = "RegionOne", "RegionTwo"
+PLACEHOLDER = "http://127.0.0.1:1"  # identity endpoint URL in the template, replaced per run
+
+PIP_TIMEOUT, STEP_TIMEOUT, READY_TIMEOUT = 900, 180, 90
+HOW_TO_FIX = (
+    "The OpenStack tests run a real Keystone and Glance installed from PyPI into "
+    f"{VENV} (pinned by {CONSTRAINTS.relative_to(ROOT)}). They need python3 with the venv module, "
+    "access to PyPI, about 300 MB of disk and 1 GB of memory. Remove that directory to force a "
+    "clean reinstall, or point NFVO_TEST_OPENSTACK_VENV at a venv holding keystone==30.0.0, "
+    "glance==33.0.0 and gunicorn."
+)
+
+
+class OpenStackStartError(RuntimeError):
+    """The test OpenStack could not be installed or started; the message says why and what to do."""
+
+
+@dataclass
+class OpenStackCloud:
+    """A running Keystone + Glance: what a VIM registration needs, and where the logs are."""
+
+    base: Path
+    keystone_port: int
+    glance_port: int
+    glance_port_without_import: int
+    username: str = "admin"
+    password: str = ADMIN_PASSWORD
+    project: str = "admin"
+    user_domain: str = "Default"
+    project_domain: str = "Default"
+    region: str = REGION
+    region_without_import: str = REGION_WITHOUT_IMPORT
+    processes: list[subprocess.Popen] = field(default_factory=list, repr=False)
+
+    @property
+    def auth_url(self) -> str:
+        return f"http://127.0.0.1:{self.keystone_port}/v3"
+
+    @property
+    def glance_url(self) -> str:
+        return f"http://127.0.0.1:{self.glance_port}"
+
+    @property
+    def glance_url_without_import(self) -> str:
+        return f"http://127.0.0.1:{self.glance_port_without_import}"
+
+    @property
+    def image_dir(self) -> Path:
+        """Glance's file store: one file per image id."""
+        return self.base / "images"
+
+    def log_tail(self, lines: int = 40) -> str:
+        parts = []
+        for log in sorted((self.base / "logs").glob("*.log")):
+            text = log.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"--- {log.name} ---\n" + "\n".join(text))
+        return "\n".join(parts)
+
+    def stop(self) -> None:
+        """Kills the servers' process groups (TERM, then KILL) and removes the run directory.  Idempotent."""
+        for process in self.processes:
+            _kill_group(process)
+        self.processes.clear()
+        if (self.base / "logs").is_dir():  # kept for a look after the session: .cache/openstack-logs
+            shutil.rmtree(LAST_LOGS, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                shutil.copytree(self.base / "logs", LAST_LOGS)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+# --- the fixture ------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_shared: OpenStackCloud | None = None
+_failure: str | None = None
+
+
+def shared_cloud() -> OpenStackCloud:
+    """The test process's OpenStack, started on first use; raises OpenStackStartError."""
+    global _shared, _failure
+    with _lock:
+        if _failure is not None:  # do not try again for every test module
+            raise OpenStackStartError(_failure)
+        if _shared is None:
+            try:
+                _shared = start()
+            except OpenStackStartError as exc:
+                _failure = str(exc)
+                raise
+            except Exception as exc:  # an OSError on the cache directory, a broken interpreter, ...
+                _failure = f"Starting the test OpenStack failed: {exc!r}\n\n{HOW_TO_FIX}"
+                raise OpenStackStartError(_failure) from exc
+            atexit.register(stop_shared)
+        return _shared
+
+
+def stop_shared() -> None:
+    global _shared
+    with _lock:
+        if _shared is not None:
+            _shared.stop()
+            _shared = None
+
+
+@contextlib.contextmanager
+def openstack_cloud() -> Iterator[OpenStackCloud]:
+    """The shared test OpenStack (started once per process); pytest.fail if it cannot run."""
+    problem = None
+    try:
+        cloud = shared_cloud()
+    except OpenStackStartError as exc:
+        problem = str(exc)
+    if problem is not None:  # outside the except block: one message, no chained traceback
+        pytest.fail(problem, pytrace=False)
+    yield cloud
+
+
+def openstack_fixture(name: str | None = None) -> Callable:
+    """A session-scoped pytest fixture yielding the shared :class:`OpenStackCloud`.
+
+    In a test module: ``openstack = openstack_fixture()``.  Every module gets the same
+    servers; they stop when the session ends.
+    """
+
+    def fixture() -> Iterator[OpenStackCloud]:
+        with openstack_cloud() as cloud:
+            yield cloud
+        stop_shared()  # session-scoped: runs once the whole session is over
+
+    return pytest.fixture(scope="session", name=name)(fixture)
+
+
+# --- starting ---------------------------------------------------------------------------
+
+
+def start() -> OpenStackCloud:
+    """Installs (once) and starts Keystone and Glance; raises OpenStackStartError."""
+    ensure_venv()
+    with _file_lock(VENV.parent / "openstack-venv.lock"):
+        _install_sqlite_hook()
+    template = ensure_template()
+    _remove_abandoned_runs()
+    base = _new_run_dir()
+    for _attempt in range(3):  # a free port may be taken between probing and binding
+        ports = _free_ports(3)
+        cloud = OpenStackCloud(base, *ports)
+        try:
+            _launch(cloud, template)
+            return cloud
+        except _PortTaken:
+            cloud.stop()
+            base = _new_run_dir()
+        except OpenStackStartError as exc:
+            tail = cloud.log_tail()
+            cloud.stop()
+            raise OpenStackStartError(f"{exc}\n{tail}\n\n{HOW_TO_FIX}") from None
+    raise OpenStackStartError(f"no free loopback ports for Keystone and Glance.\n{HOW_TO_FIX}")
+
+
+class _PortTaken(Exception):
+    pass
+
+
+RUN_PREFIX = "nfvo-openstack-"
+
+
+def _new_run_dir() -> Path:
+    base = Path(tempfile.mkdtemp(prefix=RUN_PREFIX))
+    (base / "owner.pid").write_text(str(os.getpid()))
+    return base
+
+
+def _remove_abandoned_runs() -> None:
+    """Run directories of test processes that died without cleaning up (their servers died with them)."""
+    for run in Path(tempfile.gettempdir()).glob(RUN_PREFIX + "*"):
+        try:
+            owner = int((run / "owner.pid").read_text())
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            shutil.rmtree(run, ignore_errors=True)
+        except (OSError, ValueError):
+            pass
+
+
+def ensure_venv() -> None:
+    """Creates or repairs the OpenStack venv; reused while it holds the pinned versions."""
+    VENV.parent.mkdir(parents=True, exist_ok=True)
+    with _file_lock(VENV.parent / "openstack-venv.lock"):
+        problem = _venv_problem()
+        if problem is None:
+            return
+        if VENV.exists():
+            shutil.rmtree(VENV)
+        log = VENV.parent / "openstack-venv-install.log"
+        with open(log, "wb") as out:
+            steps = [
+                [sys.executable, "-m", "venv", str(VENV)],
+                [str(VENV / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
+                 "-c", str(CONSTRAINTS), *(f"{n}=={v}" for n, v in PINS.items()), "gunicorn"],
+            ]
+            for step in steps:
+                try:
+                    code = subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, timeout=PIP_TIMEOUT,
+                                          stdin=subprocess.DEVNULL, env=_clean_env()).returncode
+                except subprocess.TimeoutExpired:
+                    code = "timeout"
+                if code != 0:
+                    shutil.rmtree(VENV, ignore_errors=True)
+                    raise OpenStackStartError(
+                        f"Installing Keystone and Glance failed ({' '.join(step[:3])}...: {code}):\n"
+                        f"{_tail(log)}\n\n{HOW_TO_FIX}"
+                    )
+        problem = _venv_problem()
+        if problem:
+            raise OpenStackStartError(f"The OpenStack venv is unusable after installing: {problem}\n\n{HOW_TO_FIX}")
+
+
+def _venv_problem() -> str | None:
+    python = VENV / "bin" / "python"
+    if not python.exists() or not (VENV / "bin" / "gunicorn").exists():
+        return f"{VENV} has no python or gunicorn"
+    check = ("import importlib.metadata as m, sys; import keystone, glance, gunicorn; "
+             f"sys.exit(0 if all(m.version(n) == v for n, v in {PINS!r}.items()) else 3)")
+    try:
+        result = subprocess.run([str(python), "-c", check], capture_output=True, timeout=60, env=_clean_env())
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{python} does not run: {exc}"
+    return None if result.returncode == 0 else f"{VENV} lacks {PINS} ({result.stderr.decode()[-500:]})"
+
+
+def ensure_template() -> Path:
+    """Keystone and Glance databases initialised once per venv (the slow keystone-manage part)."""
+    recipe = CONSTRAINTS.read_bytes() + ADMIN_PASSWORD.encode() + _keystone_conf(Path("/")).encode()
+    digest = hashlib.sha256(recipe).hexdigest()[:16]
+    template = VENV / f"nfvo-template-{digest}"
+    with _file_lock(VENV.parent / "openstack-venv.lock"):
+        if (template / "ready").exists():
+            return template
+        shutil.rmtree(template, ignore_errors=True)
+        work = Path(tempfile.mkdtemp(prefix="template-", dir=VENV))
+        for d in ("fernet-keys", "credential-keys", "logs"):
+            (work / d).mkdir()
+        (work / "keystone.conf").write_text(_keystone_conf(work))
+        user, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+        manage = [str(VENV / "bin" / "keystone-manage"), "--config-file", str(work / "keystone.conf")]
+        glance_conf = work / "glance-manage.conf"
+        glance_conf.write_text(f"[DEFAULT]\nlog_file = {work}/logs/glance-manage.log\n"
+                               f"[database]\nconnection = sqlite:///{work}/glance.db\n")
+        glance_sync = subprocess.Popen(  # in parallel with Keystone's steps
+            [str(VENV / "bin" / "glance-manage"), "--config-file", str(glance_conf), "db_sync"],
+            stdout=open(work / "logs" / "glance-db-sync.log", "wb"), stderr=subprocess.STDOUT, env=_clean_env(),
+        )
+        try:
+            for step in (
+                ["db_sync"],
+                ["fernet_setup", "--keystone-user", user, "--keystone-group", group],
+                ["credential_setup", "--keystone-user", user, "--keystone-group", group],
+                ["bootstrap", "--bootstrap-password", ADMIN_PASSWORD, "--bootstrap-region-id", REGION,
+                 "--bootstrap-admin-url", f"{PLACEHOLDER}/v3", "--bootstrap-internal-url", f"{PLACEHOLDER}/v3",
+                 "--bootstrap-public-url", f"{PLACEHOLDER}/v3"],
+            ):
+                _run_step([*manage, *step], work / "logs" / "keystone-manage.log")
+            try:
+                code = glance_sync.wait(timeout=STEP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                code = "timeout"
+            if code != 0:
+                raise OpenStackStartError(f"glance-manage db_sync failed ({code}):\n"
+                                          f"{_tail(work / 'logs' / 'glance-db-sync.log')}\n\n{HOW_TO_FIX}")
+        except BaseException:
+            if glance_sync.poll() is None:
+                glance_sync.kill()
+                glance_sync.wait()
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        for name in ("keystone.conf", "glance-manage.conf"):
+            (work / name).unlink()
+        shutil.rmtree(work / "logs")
+        (work / "ready").write_text("ok\n")
+        work.rename(template)
+        return template
+
+
+def _run_step(command: list[str], log: Path) -> None:
+    with open(log, "ab") as out:
+        try:
+            code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, timeout=STEP_TIMEOUT,
+                                  stdin=subprocess.DEVNULL, env=_clean_env()).returncode
+        except subprocess.TimeoutExpired:
+            code = "timeout"
+    if code != 0:
+        raise OpenStackStartError(f"{' '.join(command[:1] + command[3:5])} failed ({code}):\n{_tail(log)}\n\n"
+                                  f"{HOW_TO_FIX}")
+
+
+def _install_sqlite_hook() -> None:
+    """Puts ``nfvo_sqlite_immediate`` (see its docstring) on the OpenStack venv's path, with a .pth."""
+    site = next((VENV / "lib").glob("python3*/site-packages"))
+    hook = CONSTRAINTS.with_name("nfvo_sqlite_immediate.py")
+    shutil.copy(hook, site / hook.name)
+    (site / "nfvo_sqlite_immediate.pth").write_text("import nfvo_sqlite_immediate\n")
+
+
+def _launch(cloud: OpenStackCloud, template: Path) -> None:
+    base = cloud.base
+    for d in ("logs", "images", "staging", "staging-2", "locks", "cache", "cache-2", "glance", "glance-2"):
+        (base / d).mkdir(exist_ok=True)
+    shutil.copytree(template / "fernet-keys", base / "fernet-keys")
+    shutil.copytree(template / "credential-keys", base / "credential-keys")
+    shutil.copy(template / "keystone.db", base / "keystone.db")
+    shutil.copy(template / "glance.db", base / "glance.db")
+    with contextlib.closing(sqlite3.connect(base / "keystone.db")) as db, db:
+        db.execute("UPDATE endpoint SET url = replace(url, ?, ?)", (PLACEHOLDER, f"http://127.0.0.1:{cloud.keystone_port}"))
+    for name in ("keystone.db", "glance.db"):  # readers no longer block the writer (Glance's import threads)
+        with contextlib.closing(sqlite3.connect(base / name)) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+
+    (base / "keystone.conf").write_text(_keystone_conf(base))
+    (base / "keystone_app.py").write_text(
+        "import os, sys\n"
+        "sys.argv = sys.argv[:1]  # keystone parses sys.argv with oslo.config; hide gunicorn's\n"
+        f"os.environ.setdefault('OS_KEYSTONE_CONFIG_DIR', {str(base)!r})\n"
+        "from keystone.server import wsgi\n"
+        "application = wsgi.initialize_public_application()\n"
+    )
+    paste = VENV / "etc" / "glance" / "glance-api-paste.ini"
+    for conf_dir, port, methods, suffix in (
+        ("glance", cloud.glance_port, "[glance-direct,web-download]", ""),
+        ("glance-2", cloud.glance_port_without_import, "[glance-direct]", "-2"),
+    ):
+        shutil.copy(paste, base / conf_dir / "glance-api-paste.ini")
+        (base / conf_dir / "glance-api.conf").write_text(_glance_conf(cloud, base / conf_dir, port, methods, suffix))
+
+    env = {**_clean_env(), "PYTHONWARNINGS": "ignore"}
+    gunicorn = str(VENV / "bin" / "gunicorn")
+    common = ["--no-control-socket", "--graceful-timeout", "5"]
+    cloud.processes.append(_spawn(
+        [gunicorn, *common, "--chdir", str(base), "-b", f"127.0.0.1:{cloud.keystone_port}", "-w", "2",
+         "--error-logfile", str(base / "logs" / "keystone-gunicorn.log"), "keystone_app:application"],
+        env, base / "logs" / "keystone-stdout.log"))
+    for conf_dir, port, workers in (("glance", cloud.glance_port, "2"), ("glance-2", cloud.glance_port_without_import, "1")):
+        cloud.processes.append(_spawn(
+            [gunicorn, *common, "-b", f"127.0.0.1:{port}", "-w", workers, "--threads", "4", "--timeout", "300",
+             "--error-logfile", str(base / "logs" / f"{conf_dir}-gunicorn.log"), "glance.wsgi.api:application"],
+            {**env, "OS_GLANCE_CONFIG_DIR": str(base / conf_dir)}, base / "logs" / f"{conf_dir}-stdout.log"))
+
+    _wait_ready(cloud, f"http://127.0.0.1:{cloud.keystone_port}/v3", "Keystone")
+    _register_image_service(cloud)
+    _wait_ready(cloud, f"{cloud.glance_url}/versions", "Glance")
+    _wait_ready(cloud, f"{cloud.glance_url_without_import}/versions", "Glance (RegionTwo)")
+    _check_glance_auth(cloud)
+
+
+def _keystone_conf(base: Path) -> str:
+    return (
+        f"[DEFAULT]\nlog_dir = {base}/logs\n"
+        f"[database]\nconnection = sqlite:///{base}/keystone.db\n"
+        f"[token]\nprovider = fernet\n"
+        f"[fernet_tokens]\nkey_repository = {base}/fernet-keys\n"
+        f"[fernet_receipts]\nkey_repository = {base}/fernet-keys\n"
+        f"[credential]\nkey_repository = {base}/credential-keys\n"
+        "[identity]\npassword_hash_rounds = 4\n"  # bcrypt's minimum: a login costs ms, not 0.3 s
+    )
+
+
+def _glance_conf(cloud: OpenStackCloud, conf_dir: Path, port: int, methods: str, suffix: str) -> str:
+    base = cloud.base
+    return f"""[DEFAULT]
+log_file = {base}/logs/glance-api{suffix}.log
+node_staging_uri = file://{base}/staging{suffix}
+worker_self_reference_url = http://127.0.0.1:{port}
+enabled_import_methods = {methods}
+image_cache_dir = {base}/cache{suffix}
+[database]
+connection = sqlite:///{base}/glance.db
+[glance_store]
+stores = file,http
+default_store = file
+filesystem_store_datadir = {base}/images/
+[paste_deploy]
+flavor = keystone
+config_file = {conf_dir}/glance-api-paste.ini
+[keystone_authtoken]
+www_authenticate_uri = http://127.0.0.1:{cloud.keystone_port}
+auth_url = http://127.0.0.1:{cloud.keystone_port}
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = {cloud.project}
+username = {cloud.username}
+password = {cloud.password}
+[oslo_concurrency]
+lock_path = {base}/locks
+[import_filtering_opts]
+# loopback is refused unless listed; an empty allowed_ports lets any port through (the tests'
+# HTTP servers use random ports). These list options need the [..] syntax.
+allowed_hosts = [127.0.0.1]
+allowed_ports = []
+"""
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the test process dies, even by SIGKILL (Linux)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _spawn(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    with open(log, "ab") as out:
+        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, preexec_fn=_die_with_parent)
+
+
+def _wait_ready(cloud: OpenStackCloud, url: str, what: str) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        for process in cloud.processes:
+            if process.poll() is not None:
+                text = cloud.log_tail()
+                if "Address already in use" in text or "Connection in use" in text:
+                    raise _PortTaken()
+                raise OpenStackStartError(f"{' '.join(process.args[-1:])} exited with {process.returncode} "
+                                          f"while waiting for {what}")
+        try:
+            if requests.get(url, timeout=5).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise OpenStackStartError(f"{what} did not answer {url} within {READY_TIMEOUT} s")
+
+
+def _token(cloud: OpenStackCloud) -> str:
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": cloud.username, "domain": {"name": cloud.user_domain}, "password": cloud.password}}},
+        "scope": {"project": {"name": cloud.project, "domain": {"name": cloud.project_domain}}}}}
+    answer = requests.post(f"{cloud.auth_url}/auth/tokens", json=body, timeout=30)
+    if answer.status_code != 201:
+        raise OpenStackStartError(f"Keystone refused the admin login: {answer.status_code} {answer.text[:500]}")
+    return answer.headers["X-Subject-Token"]
+
+
+def _register_image_service(cloud: OpenStackCloud) -> None:
+    """The image service and its endpoints: RegionOne -> Glance with web-download, RegionTwo -> without."""
+    headers = {"X-Auth-Token": _token(cloud)}
+
+    def post(path: str, body: dict) -> dict:
+        answer = requests.post(f"{cloud.auth_url}/{path}", json=body, headers=headers, timeout=30)
+        if answer.status_code != 201:
+            raise OpenStackStartError(f"Keystone refused POST /v3/{path}: {answer.status_code} {answer.text[:500]}")
+        return answer.json()
+
+    post("regions", {"region": {"id": REGION_WITHOUT_IMPORT}})
+    service = post("services", {"service": {"name": "glance", "type": "image", "enabled": True}})["service"]
+    for region, url in ((REGION, cloud.glance_url), (REGION_WITHOUT_IMPORT, cloud.glance_url_without_import)):
+        for interface in ("public", "internal", "admin"):
+            post("endpoints", {"endpoint": {"service_id": service["id"], "interface": interface, "url": url,
+                                            "region_id": region, "enabled": True}})
+
+
+def _check_glance_auth(cloud: OpenStackCloud) -> None:
+    """Glance validates tokens with Keystone: a listing with a token proves the whole chain."""
+    headers = {"X-Auth-Token": _token(cloud)}
+    deadline = time.monotonic() + READY_TIMEOUT
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            answer = requests.get(f"{cloud.glance_url}/v2/images", headers=headers, timeout=30)
+            info = requests.get(f"{cloud.glance_url}/v2/info/import", headers=headers, timeout=30)
+            if answer.status_code == 200 and info.status_code == 200:
+                if "web-download" not in info.text:
+                    raise OpenStackStartError(f"Glance does not offer web-download: {info.text[:300]}")
+                return
+            last = f"{answer.status_code} {answer.text[:300]}"
+        except requests.RequestException as exc:
+            last = repr(exc)
+        time.sleep(0.3)
+    raise OpenStackStartError(f"Glance does not list images with a Keystone token: {last}")
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _clean_env() -> dict:
+    """The environment without the developer's OpenStack settings or our venv's Python paths."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("OS_", "PYTHON", "VIRTUAL_ENV", "PIP_REQUIRE_VIRTUALENV"))}
+
+
+def _free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError):  # workers that outlived their master
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with open(path, "a+b") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return f"(no log at {path})"
+
+
+if __name__ == "__main__":  # python -m tests.backends.openstack: start, print, wait for Ctrl-C
+    started = time.monotonic()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the finally below
+    running = start()
+    print(f"Keystone {running.auth_url} (admin / {running.password}, project admin), "
+          f"Glance {running.glance_url}; up in {time.monotonic() - started:.1f} s. Ctrl-C stops.", flush=True)
+    try:
+        signal.pause()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        running.stop()
