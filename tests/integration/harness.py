@@ -146,6 +146,20 @@ class Nfvo:
             process.stop()
 
 
+@contextmanager
+def embedded_nfvo(base: Path, **settings: str) -> Iterator[Nfvo]:
+    """A running ``nfvo serve`` in embedded mode, NFVO_HOME in ``base/home``, with ``settings``
+    (NFVO_* or any other environment variable) on top of :func:`nfvo_env`; stopped afterwards."""
+    home = base / "home"
+    home.mkdir()
+    node = Nfvo(home, nfvo_env(home, **settings))
+    try:
+        node.start_server()
+        yield node
+    finally:
+        node.stop()
+
+
 def nfvo_env(home: Path, **settings: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFVO_")}
     env.update(NFVO_HOME=str(home), NFVO_FETCH_ALLOW="127.0.0.1", NFVO_ADMIN_PASSWORD="test-admin-pw", **settings)

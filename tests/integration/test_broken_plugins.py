@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import Nfvo, assert_problem, nfvo_env
+from tests.integration.harness import assert_problem, embedded_nfvo
 
 pytestmark = pytest.mark.integration
 
@@ -16,12 +16,8 @@ SITE = Path(__file__).resolve().parents[1] / "plugins" / "site"
 
 @pytest.fixture(scope="module")
 def nfvo(tmp_path_factory):
-    home = tmp_path_factory.mktemp("broken-plugins") / "home"
-    home.mkdir()
-    node = Nfvo(home, nfvo_env(home, PYTHONPATH=str(SITE)))
-    node.start_server()
-    yield node
-    node.stop()
+    with embedded_nfvo(tmp_path_factory.mktemp("broken-plugins"), PYTHONPATH=str(SITE)) as node:
+        yield node
 
 
 def test_drivers_listing_shows_each_broken_plugin_with_its_reason(nfvo):

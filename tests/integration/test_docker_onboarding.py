@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from tests.backends.docker import busybox_image, docker_engine  # noqa: F401  (docker_engine is a fixture)
-from tests.integration.harness import Nfvo, assert_problem, example_files, make_tar, nfvo_env
+from tests.integration.harness import assert_problem, embedded_nfvo, example_files, make_tar
 
 pytestmark = pytest.mark.integration
 
@@ -18,12 +18,8 @@ REFERENCE = f"nfvo-it/vnf-{uuid.uuid4().hex[:8]}:1.0"  # the image-config name: 
 
 @pytest.fixture(scope="module")
 def nfvo(tmp_path_factory):
-    home = tmp_path_factory.mktemp("docker-onboarding") / "home"
-    home.mkdir()
-    node = Nfvo(home, nfvo_env(home))
-    node.start_server()
-    yield node
-    node.stop()
+    with embedded_nfvo(tmp_path_factory.mktemp("docker-onboarding")) as node:
+        yield node
 
 
 @pytest.fixture(scope="module")

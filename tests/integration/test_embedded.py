@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.integration.harness import NFVO, Nfvo, assert_problem, example_files, make_tar, nfvo_env
+from tests.integration.harness import NFVO, assert_problem, embedded_nfvo, example_files, make_tar
 from tests.integration.servers import free_port, make_git_repo, serve_git
 
 pytestmark = pytest.mark.integration
@@ -16,12 +16,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def nfvo(tmp_path_factory):
-    home = tmp_path_factory.mktemp("embedded") / "home"
-    home.mkdir()
-    node = Nfvo(home, nfvo_env(home))
-    node.start_server()
-    yield node
-    node.stop()
+    with embedded_nfvo(tmp_path_factory.mktemp("embedded")) as node:
+        yield node
 
 
 @pytest.fixture(scope="module")

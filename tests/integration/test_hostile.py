@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import Nfvo, assert_problem, example_files, make_tar, nfvo_env
+from tests.integration.harness import assert_problem, embedded_nfvo, example_files, make_tar
 
 pytestmark = pytest.mark.integration
 
@@ -21,14 +21,11 @@ MAX_PACKAGE = 4 * 2**20
 
 @pytest.fixture(scope="module")
 def nfvo(tmp_path_factory):
-    home = tmp_path_factory.mktemp("hostile") / "home"
-    home.mkdir()
-    node = Nfvo(home, nfvo_env(home, NFVO_MAX_PACKAGE_SIZE=str(MAX_PACKAGE), NFVO_MAX_ARCHIVE_MEMBERS="50"))
-    node.start_server()
-    good = make_tar(home.parent / "good.tar", example_files("iperf-server"))
-    assert node.api.upload(good).status_code == 200
-    yield node
-    node.stop()
+    base = tmp_path_factory.mktemp("hostile")
+    with embedded_nfvo(base, NFVO_MAX_PACKAGE_SIZE=str(MAX_PACKAGE), NFVO_MAX_ARCHIVE_MEMBERS="50") as node:
+        good = make_tar(base / "good.tar", example_files("iperf-server"))
+        assert node.api.upload(good).status_code == 200
+        yield node
 
 
 def _snapshot(nfvo) -> dict:

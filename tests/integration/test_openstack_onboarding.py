@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.backends.openstack import OpenStackCloud, openstack_fixture
-from tests.integration.harness import Nfvo, assert_problem, example_files, make_tar, nfvo_env
+from tests.integration.harness import assert_problem, embedded_nfvo, example_files, make_tar
 from tests.integration.servers import serve_http
 
 pytestmark = [pytest.mark.integration,
@@ -27,12 +27,8 @@ def nfvo(tmp_path_factory):
     if "openstack" not in {ep.name for ep in entry_points(group="nfvo.vim_drivers")}:
         pytest.fail("the openstack VIM driver is not installed in this venv: run "
                     "`.venv/bin/pip install -e drivers/openstack`", pytrace=False)
-    home = tmp_path_factory.mktemp("openstack-onboarding") / "home"
-    home.mkdir()
-    node = Nfvo(home, nfvo_env(home))
-    node.start_server()
-    yield node
-    node.stop()
+    with embedded_nfvo(tmp_path_factory.mktemp("openstack-onboarding")) as node:
+        yield node
 
 
 class Glance:
