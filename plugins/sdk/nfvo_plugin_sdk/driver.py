@@ -98,7 +98,9 @@ class VimDriver(abc.ABC):
         Reads ``stream`` in bounded chunks until EOF - never all at once, never seeks -
         so memory stays flat whatever the image size.  ``size`` and ``sha256`` are what
         the caller expects; when ``sha256`` is given and differs from what the VIM
-        stored, raises ``ChecksumMismatch`` and leaves no image behind.
+        stored, raises ``ChecksumMismatch`` and leaves no image behind.  The returned
+        image's ``sha256`` is that of the bytes read (the driver sees them all), so that
+        nfvo can verify the upload and later find identical content.
 
         Idempotent: when an image with the same name and the same content already
         exists, that image is returned and no second copy is made.  Images with the same
