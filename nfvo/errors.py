@@ -100,6 +100,10 @@ class VnfdNotFound(NotFound):
     slug, title = "vnfd-not-found", "VNF descriptor not found"
 
 
+class NsdNotFound(NotFound):
+    slug, title = "nsd-not-found", "NS descriptor not found"
+
+
 class VimNotFound(NotFound):
     slug, title = "vim-not-found", "VIM instance not found"
 

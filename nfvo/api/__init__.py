@@ -6,7 +6,17 @@ from flask import Flask, g, request
 from flask_smorest import Api
 
 from nfvo import config
-from nfvo.api import datacenters, drivers, jobs, oauth, problems, projects, vnf_descriptors, vnf_packages
+from nfvo.api import (
+    datacenters,
+    drivers,
+    jobs,
+    ns_descriptors,
+    oauth,
+    problems,
+    projects,
+    vnf_descriptors,
+    vnf_packages,
+)
 from nfvo.api.schemas import ProblemOut
 from nfvo.api.security import authenticate_request
 from nfvo.api.uploads import StreamingRequest
@@ -27,7 +37,7 @@ class NfvoApi(Api):
             self.DEFAULT_RESPONSE_CONTENT_TYPE = default
 
 
-V1_BLUEPRINTS = (vnf_packages.blp, vnf_descriptors.blp, datacenters.blp, jobs.blp, projects.blp, drivers.blp)
+V1_BLUEPRINTS = (vnf_packages.blp, vnf_descriptors.blp, ns_descriptors.blp, datacenters.blp, jobs.blp, projects.blp, drivers.blp)
 
 
 def create_app(settings: config.Settings | None = None) -> Flask:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from flask import request
 from marshmallow import EXCLUDE, Schema, fields, validate
+
+from nfvo.errors import BadRequest
+from nfvo.services.packages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 MASK = "**********"
 
@@ -166,3 +170,22 @@ class ProblemOut(Schema):
     code = fields.Integer(metadata={"description": "Open Baton: the HTTP status"})
     message = fields.String(metadata={"description": "Open Baton: the same as detail"})
     errors = fields.List(fields.Nested(IssueOut), metadata={"description": "every validation finding"})
+
+
+class VnfdQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    vendor = fields.String()
+    name = fields.String()
+    version = fields.String()
+    page = fields.Integer(load_default=0, validate=validate.Range(min=0), metadata={"description": "0-based"})
+    size = fields.Integer(load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE))
+
+
+def json_body():
+    """The request's JSON document (any JSON value; the service checks its shape)."""
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequest("The request body must be a JSON document (Content-Type: application/json)")
+    return data

@@ -1,11 +1,14 @@
-"""/api/v1/vnf-descriptors: the onboarded VNFDs."""
+"""/api/v1/vnf-descriptors: the VNFD catalogue (onboarded with packages, or posted as JSON)."""
 
 from __future__ import annotations
 
-from flask import jsonify
+from urllib.parse import urlencode
+
+from flask import jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from nfvo.api.schemas import VnfdQuery, json_body
 from nfvo.api.security import ctx, project_id
 from nfvo.services import packages
 
@@ -14,9 +17,19 @@ blp = Blueprint("vnf-descriptors", __name__, url_prefix="/api/v1/vnf-descriptors
 
 @blp.route("/", strict_slashes=False)
 class VnfDescriptors(MethodView):
-    @blp.response(200, description="VNFD JSON documents")
-    def get(self):
-        return jsonify([v.body for v in packages.list_vnfds(ctx(), project_id())])
+    @blp.arguments(VnfdQuery, location="query", as_kwargs=True)
+    @blp.response(200, description="VNFD JSON documents, oldest first; a Link rel=next header when more follow")
+    def get(self, page, size, **filters):
+        rows, more = packages.list_vnfds(ctx(), project_id(), page=page, size=size, **filters)
+        answer = jsonify([v.body for v in rows])
+        if more:
+            args = {**request.args.to_dict(), "page": str(page + 1), "size": str(size)}
+            answer.headers["Link"] = f'<{request.base_url}?{urlencode(args)}>; rel="next"'
+        return answer
+
+    @blp.response(201, description="The stored VNFD JSON, with its id")
+    def post(self):
+        return jsonify(packages.create_vnfd(ctx(), project_id(), json_body()).body), 201
 
 
 @blp.route("/<vnfd_id>", strict_slashes=False)
@@ -24,6 +37,10 @@ class VnfDescriptorById(MethodView):
     @blp.response(200, description="The VNFD JSON")
     def get(self, vnfd_id):
         return jsonify(packages.get_vnfd(ctx(), project_id(), vnfd_id).body)
+
+    @blp.response(200, description="The replaced VNFD JSON (same id)")
+    def put(self, vnfd_id):
+        return jsonify(packages.replace_vnfd(ctx(), project_id(), vnfd_id, json_body()).body)
 
     @blp.response(204)
     def delete(self, vnfd_id):

@@ -1,11 +1,24 @@
-"""The tables: projects, users, VIM instances, packages, VNFDs, their images, and jobs."""
+"""The tables: projects, users, VIM instances, packages, VNFDs, their images, NSDs, and jobs."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -91,6 +104,10 @@ class VnfPackage(Base):
 
 class Vnfd(Base):
     __tablename__ = "vnfds"
+    __table_args__ = (
+        Index("ix_vnfds_catalogue", "project_id", "vendor", "name", "version"),
+        Index("ix_vnfds_listing", "project_id", "created_at", "id"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     package_id: Mapped[str | None] = mapped_column(ForeignKey("vnf_packages.id", ondelete="CASCADE"), index=True)
@@ -100,6 +117,29 @@ class Vnfd(Base):
     body: Mapped[dict] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     package: Mapped[VnfPackage | None] = relationship(back_populates="vnfds")
+
+
+#: Which VNFDs an NSD uses. No cascade from ``vnfds``: a VNFD in use cannot vanish under an NSD.
+nsd_vnfds = Table(
+    "nsd_vnfds",
+    Base.metadata,
+    Column("nsd_id", ForeignKey("nsds.id", ondelete="CASCADE"), primary_key=True),
+    Column("vnfd_id", ForeignKey("vnfds.id"), primary_key=True, index=True),
+)
+
+
+class Nsd(Base):
+    """A network service descriptor; ``body`` is the NSD JSON with each VNFD entry as a reference."""
+
+    __tablename__ = "nsds"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    vendor: Mapped[str] = mapped_column(String(255), default="")
+    version: Mapped[str] = mapped_column(String(64), default="")
+    body: Mapped[dict] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    vnfds: Mapped[list[Vnfd]] = relationship(secondary=nsd_vnfds, lazy="selectin")
 
 
 class PackageImage(Base):

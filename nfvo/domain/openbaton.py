@@ -353,6 +353,18 @@ def _image_config(name: Any, config: dict) -> ImageConfig | None:
 
 
 # VNFD ---------------------------------------------------------------------------------
+def vnfd_issues(data: Any) -> list[Issue]:
+    """Every problem of a VNFD given as JSON outside a package (the catalogue, inline in an NSD):
+    the package reader's VNFD rules that do not need Metadata.yaml, plus a required ``vendor`` and
+    ``version``, which identify a catalogue VNFD. Issues carry pointers, no file."""
+    issues: list[Issue] = []
+    _check_vnfd(SourceDoc(None, data), None, issues)  # type: ignore[arg-type]
+    if isinstance(data, dict):
+        issues.extend(Issue(f"'{key}' is required", pointer=f"/{key}")
+                      for key in ("vendor", "version") if key not in data)
+    return list(dict.fromkeys(issues))
+
+
 def _check_vnfd(doc: SourceDoc, metadata: Metadata | None, issues: list[Issue]) -> dict | None:
     issues.extend(_schema_issues(doc, "vnfd"))
     data = doc.data

@@ -1,4 +1,4 @@
-"""VNF packages: accept an upload as a job, list, show, delete; VNFD reads."""
+"""VNF packages: accept an upload as a job, list, show, delete; the VNFD catalogue."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from nfvo.db.models import Job, PackageImage, VimInstance, Vnfd, VnfPackage, new_id, utcnow
-from nfvo.errors import JobNotFound, NfvoError, PackageNotFound, VnfdNotFound
+from nfvo.domain.openbaton import vnfd_issues
+from nfvo.errors import JobNotFound, NfvoError, PackageNotFound, ValidationFailed, VnfdNotFound
 from nfvo.services.context import Context, in_project
+from nfvo.services.nsds import refuse_if_used
 from nfvo.services.vims import connected
 
 log = logging.getLogger(__name__)
@@ -88,9 +90,12 @@ def vnfd_of_package(ctx: Context, package_id: str) -> Vnfd:
 
 def delete_package(ctx: Context, project_id: str, package_id: str) -> None:
     """Removes the package, its VNFD, its scripts and the images nfvo uploaded for it
-    that no other package uses. Images on a VIM that cannot be reached stay there (logged)."""
+    that no other package uses. Images on a VIM that cannot be reached stay there (logged).
+    InUse (nothing deleted) while an NSD uses its VNFD."""
     with ctx.transaction() as session:
         package = in_project(session, VnfPackage, package_id, project_id, PackageNotFound, "VNF package")
+        refuse_if_used(session, session.scalars(select(Vnfd.id).where(Vnfd.package_id == package_id)),
+                       f"VNF package {package_id}")
         mine = list(session.scalars(select(PackageImage).where(PackageImage.package_id == package_id)))
         orphans = []
         for row in mine:
@@ -109,9 +114,21 @@ def delete_package(ctx: Context, project_id: str, package_id: str) -> None:
     shutil.rmtree(ctx.settings.packages_dir / package_id, ignore_errors=True)
 
 
-def list_vnfds(ctx: Context, project_id: str) -> list[Vnfd]:
+#: page size of the VNFD list when ``size`` is not given, and the largest one allowed
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
+
+
+def list_vnfds(ctx: Context, project_id: str, *, vendor: str | None = None, name: str | None = None,
+               version: str | None = None, page: int = 0, size: int = DEFAULT_PAGE_SIZE) -> tuple[list[Vnfd], bool]:
+    """One page (0-based) of the project's VNFDs matching the filters, oldest first, and whether more follow."""
+    query = select(Vnfd).where(Vnfd.project_id == project_id)
+    for column, value in ((Vnfd.vendor, vendor), (Vnfd.name, name), (Vnfd.version, version)):
+        if value is not None:
+            query = query.where(column == value)
+    query = query.order_by(Vnfd.created_at, Vnfd.id).offset(page * size).limit(size + 1)
     with ctx.session() as session:
-        return list(session.scalars(select(Vnfd).where(Vnfd.project_id == project_id).order_by(Vnfd.created_at)))
+        rows = list(session.scalars(query))
+    return rows[:size], len(rows) > size
 
 
 def get_vnfd(ctx: Context, project_id: str, vnfd_id: str) -> Vnfd:
@@ -119,11 +136,47 @@ def get_vnfd(ctx: Context, project_id: str, vnfd_id: str) -> Vnfd:
         return in_project(session, Vnfd, vnfd_id, project_id, VnfdNotFound, "VNF descriptor")
 
 
+def create_vnfd(ctx: Context, project_id: str, data) -> Vnfd:
+    """A catalogue VNFD (no package); ValidationFailed lists every problem of ``data``."""
+    _check_vnfd_body(data)
+    with ctx.transaction() as session:
+        vnfd = Vnfd(id=new_id(), project_id=project_id, package_id=None)
+        _set_body(vnfd, data)
+        session.add(vnfd)
+    return vnfd
+
+
+def replace_vnfd(ctx: Context, project_id: str, vnfd_id: str, data) -> Vnfd:
+    """PUT: the VNFD gets the new body and keeps its id (and its package link, if any)."""
+    _check_vnfd_body(data)
+    with ctx.transaction() as session:
+        vnfd = in_project(session, Vnfd, vnfd_id, project_id, VnfdNotFound, "VNF descriptor")
+        _set_body(vnfd, data)
+    return vnfd
+
+
+def _check_vnfd_body(data) -> None:
+    issues = vnfd_issues(data)
+    if issues:
+        count = len(issues)
+        raise ValidationFailed(f"{count} problem{'s' if count != 1 else ''} in the VNF descriptor", errors=issues)
+
+
+def _set_body(vnfd: Vnfd, data: dict) -> None:
+    body = {k: v for k, v in data.items() if k not in ("id", "vnfPackageLocation", "projectId")}
+    body["id"], body["projectId"] = vnfd.id, vnfd.project_id
+    if vnfd.package_id:
+        body["vnfPackageLocation"] = vnfd.package_id
+    vnfd.name, vnfd.vendor, vnfd.version, vnfd.body = data["name"], data["vendor"], str(data["version"]), body
+
+
 def delete_vnfd(ctx: Context, project_id: str, vnfd_id: str) -> None:
-    """Deleting the VNFD of a package deletes the package (Open Baton keeps them together)."""
+    """Deleting the VNFD of a package deletes the package (Open Baton keeps them together).
+    InUse (nothing deleted) while an NSD uses it."""
     vnfd = get_vnfd(ctx, project_id, vnfd_id)
     if vnfd.package_id:
         delete_package(ctx, project_id, vnfd.package_id)
         return
     with ctx.transaction() as session:
+        refuse_if_used(session, [vnfd_id], f"VNF descriptor {vnfd_id}")
         session.delete(session.get(Vnfd, vnfd_id))

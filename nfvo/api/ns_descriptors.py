@@ -1,0 +1,39 @@
+"""/api/v1/ns-descriptors: network service descriptors that reference VNFDs of the project."""
+
+from __future__ import annotations
+
+from flask import jsonify
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from nfvo.api.schemas import json_body
+from nfvo.api.security import ctx, project_id
+from nfvo.services import nsds
+
+blp = Blueprint("ns-descriptors", __name__, url_prefix="/api/v1/ns-descriptors", description="NS descriptors")
+
+
+@blp.route("/", strict_slashes=False)
+class NsDescriptors(MethodView):
+    @blp.response(200, description="NSD JSON documents, oldest first")
+    def get(self):
+        return jsonify([n.body for n in nsds.list_nsds(ctx(), project_id())])
+
+    @blp.response(201, description="The stored NSD JSON: its id, each vnfd entry as a reference")
+    def post(self):
+        return jsonify(nsds.create_nsd(ctx(), project_id(), json_body()).body), 201
+
+
+@blp.route("/<nsd_id>", strict_slashes=False)
+class NsDescriptorById(MethodView):
+    @blp.response(200, description="The NSD JSON")
+    def get(self, nsd_id):
+        return jsonify(nsds.get_nsd(ctx(), project_id(), nsd_id).body)
+
+    @blp.response(200, description="The replaced NSD JSON (same id)")
+    def put(self, nsd_id):
+        return jsonify(nsds.replace_nsd(ctx(), project_id(), nsd_id, json_body()).body)
+
+    @blp.response(204)
+    def delete(self, nsd_id):
+        nsds.delete_nsd(ctx(), project_id(), nsd_id)

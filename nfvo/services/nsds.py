@@ -1,0 +1,114 @@
+"""Network service descriptors: create, list, show, replace, delete; VNFD references resolved per project."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nfvo.db.models import Nsd, Vnfd, new_id, nsd_vnfds
+from nfvo.domain import nsd as nsd_domain
+from nfvo.errors import InUse, Issue, NsdNotFound, ValidationFailed
+from nfvo.services.context import Context, in_project
+
+
+def create_nsd(ctx: Context, project_id: str, data) -> Nsd:
+    """Stores the NSD; inline VNFDs become VNFDs of the project. ValidationFailed lists every problem."""
+    with ctx.transaction() as session:
+        nsd = Nsd(id=new_id(), project_id=project_id)
+        _fill(session, nsd, data)
+        session.add(nsd)
+    return nsd
+
+
+def replace_nsd(ctx: Context, project_id: str, nsd_id: str, data) -> Nsd:
+    """PUT: the NSD gets the new body (same id); its references are resolved again."""
+    with ctx.transaction() as session:
+        nsd = in_project(session, Nsd, nsd_id, project_id, NsdNotFound, "NS descriptor")
+        _fill(session, nsd, data)
+    return nsd
+
+
+def list_nsds(ctx: Context, project_id: str) -> list[Nsd]:
+    with ctx.session() as session:
+        return list(session.scalars(select(Nsd).where(Nsd.project_id == project_id).order_by(Nsd.created_at, Nsd.id)))
+
+
+def get_nsd(ctx: Context, project_id: str, nsd_id: str) -> Nsd:
+    with ctx.session() as session:
+        return in_project(session, Nsd, nsd_id, project_id, NsdNotFound, "NS descriptor")
+
+
+def delete_nsd(ctx: Context, project_id: str, nsd_id: str) -> None:
+    """The VNFDs it used stay (inline ones too: they are catalogue VNFDs now)."""
+    with ctx.transaction() as session:
+        session.delete(in_project(session, Nsd, nsd_id, project_id, NsdNotFound, "NS descriptor"))
+
+
+def refuse_if_used(session: Session, vnfd_ids: Iterable[str], what: str) -> None:
+    """InUse naming every NSD that uses one of ``vnfd_ids``; call it before deleting anything."""
+    ids = list(vnfd_ids)
+    if not ids:
+        return
+    users = session.execute(
+        select(Nsd.id, Nsd.name, nsd_vnfds.c.vnfd_id).join(nsd_vnfds, nsd_vnfds.c.nsd_id == Nsd.id)
+        .where(nsd_vnfds.c.vnfd_id.in_(ids)).order_by(Nsd.created_at, Nsd.id)
+    ).all()
+    if users:
+        names = sorted({f"{row.name} ({row.id})" for row in users})
+        raise InUse(f"{what} is used by NS descriptor{'s' if len(names) > 1 else ''} {', '.join(names)}",
+                    errors=[Issue(f"VNFD {row.vnfd_id} is used by NSD {row.id} ({row.name})") for row in users])
+
+
+def _fill(session: Session, nsd: Nsd, data) -> None:
+    draft, issues = nsd_domain.check_nsd(data)
+    rows: list[Vnfd] = []
+    if draft is not None:
+        rows = _resolve(session, nsd.project_id, draft, issues)
+    resolved = draft is not None and draft.complete and len(rows) == len(draft.entries)
+    names = {row.name for row in rows} if resolved else None
+    issues.extend(nsd_domain.dependency_issues(data if isinstance(data, dict) else {}, names))
+    if issues:
+        count = len(issues)
+        raise ValidationFailed(f"{count} problem{'s' if count != 1 else ''} in the NS descriptor", errors=issues)
+    for row in rows:
+        if row.id is None:  # an inline VNFD, new
+            row.id = new_id()
+            row.body = {**row.body, "id": row.id, "projectId": row.project_id}
+            session.add(row)
+    session.flush()
+    nsd.name, nsd.vendor, nsd.version = draft.name, draft.vendor, draft.version
+    nsd.body = {**{k: v for k, v in data.items() if k != "id"}, "id": nsd.id,
+                "vnfd": [{"id": r.id, "name": r.name, "vendor": r.vendor, "version": r.version} for r in rows]}
+    nsd.vnfds = list({r.id: r for r in rows}.values())
+
+
+def _resolve(session: Session, project_id: str, draft: nsd_domain.NsdDraft, issues: list[Issue]) -> list[Vnfd]:
+    """The VNFD row of each entry, in order (inline ones unsaved); an issue for each that fails."""
+    rows: list[Vnfd] = []
+    for entry in draft.entries:
+        if isinstance(entry, nsd_domain.Inline):
+            body = entry.body
+            rows.append(Vnfd(project_id=project_id, package_id=None, name=body["name"], vendor=body["vendor"],
+                             version=str(body["version"]), body=body))
+            continue
+        if entry.id is not None:
+            row = session.get(Vnfd, entry.id)
+            if row is None or row.project_id != project_id:
+                issues.append(Issue(f"no VNFD with id '{entry.id}' in this project", pointer=f"{entry.pointer}/id"))
+            else:
+                rows.append(row)
+            continue
+        found = list(session.scalars(select(Vnfd).where(
+            Vnfd.project_id == project_id, Vnfd.vendor == entry.vendor, Vnfd.name == entry.name,
+            Vnfd.version == entry.version).order_by(Vnfd.created_at, Vnfd.id)))
+        if not found:
+            issues.append(Issue(f"no VNFD '{entry.text}' (vendor/name/version) in this project",
+                                pointer=f"{entry.pointer}/id"))
+        elif len(found) > 1:
+            issues.append(Issue(f"'{entry.text}' names {len(found)} VNFDs ({', '.join(r.id for r in found)}); "
+                                "refer to one by its id", pointer=f"{entry.pointer}/id"))
+        else:
+            rows.append(found[0])
+    return rows
