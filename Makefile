@@ -43,6 +43,7 @@ test-unit: install
 
 bench: install
 	$(BIN)/python benchmarks/onboard_image.py
+	$(BIN)/python benchmarks/list_vnfds.py
 
 clean:
 	rm -rf $(VENV) .nfvo build *.egg-info

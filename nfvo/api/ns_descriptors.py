@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 
 from nfvo.api.schemas import json_body
 from nfvo.api.security import ctx, project_id
@@ -22,6 +23,18 @@ class NsDescriptors(MethodView):
     @blp.response(201, description="The stored NSD JSON: its id, each vnfd entry as a reference")
     def post(self):
         return jsonify(nsds.create_nsd(ctx(), project_id(), json_body()).body), 201
+
+
+class MarketDownload(Schema):
+    link = fields.String(required=True, metadata={"description": "http(s) URL of an NSD JSON document"})
+
+
+@blp.route("/marketdownload", strict_slashes=False)
+class NsDescriptorMarketDownload(MethodView):
+    @blp.arguments(MarketDownload)
+    @blp.response(201, description="The stored NSD JSON, as for POST /api/v1/ns-descriptors")
+    def post(self, body):
+        return jsonify(nsds.download_nsd(ctx(), project_id(), body["link"]).body), 201
 
 
 @blp.route("/<nsd_id>", strict_slashes=False)

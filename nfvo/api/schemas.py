@@ -179,8 +179,10 @@ class VnfdQuery(Schema):
     vendor = fields.String()
     name = fields.String()
     version = fields.String()
-    page = fields.Integer(load_default=0, validate=validate.Range(min=0), metadata={"description": "0-based"})
-    size = fields.Integer(load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE))
+    page = fields.Integer(validate=validate.Range(min=0),
+                          metadata={"description": "0-based page; without page and size the whole list"})
+    size = fields.Integer(validate=validate.Range(1, MAX_PAGE_SIZE),
+                          metadata={"description": f"page size, default {DEFAULT_PAGE_SIZE} when page is given"})
 
 
 def json_body():

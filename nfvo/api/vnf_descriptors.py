@@ -18,8 +18,12 @@ blp = Blueprint("vnf-descriptors", __name__, url_prefix="/api/v1/vnf-descriptors
 @blp.route("/", strict_slashes=False)
 class VnfDescriptors(MethodView):
     @blp.arguments(VnfdQuery, location="query", as_kwargs=True)
-    @blp.response(200, description="VNFD JSON documents, oldest first; a Link rel=next header when more follow")
-    def get(self, page, size, **filters):
+    @blp.response(200, description="VNFD JSON documents, oldest first: all of them (Open Baton behaviour), or "
+                  "one page when page or size is given, with a Link rel=next header when more follow")
+    def get(self, page=None, size=None, **filters):
+        if page is None and size is None:
+            return jsonify([v.body for v in packages.list_vnfds(ctx(), project_id(), **filters)[0]])
+        page, size = page or 0, size or packages.DEFAULT_PAGE_SIZE
         rows, more = packages.list_vnfds(ctx(), project_id(), page=page, size=size, **filters)
         answer = jsonify([v.body for v in rows])
         if more:

@@ -9,7 +9,7 @@ from flask import current_app, g, jsonify, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
-from marshmallow import Schema
+from marshmallow import Schema, fields
 
 from nfvo.api.problems import problem_response
 from nfvo.api.schemas import VnfPackageOut
@@ -36,6 +36,23 @@ def _submit_upload(project: str):
     return job
 
 
+class MarketDownload(Schema):
+    link = fields.String(required=True, metadata={"description": "http(s) URL of an Open Baton .tar or .tar.gz"})
+
+
+def _accepted(job):
+    """The 202 answer of 'Prefer: respond-async': the job and where to follow it."""
+    location = url_for("jobs.JobById", job_id=job.id)
+    response = jsonify({"id": job.id, "state": job.state, "location": location})
+    response.status_code, response.headers["Location"] = 202, location
+    response.headers["Preference-Applied"] = "respond-async"
+    return response
+
+
+def _respond_async() -> bool:
+    return "respond-async" in request.headers.get("Prefer", "")
+
+
 def _wait(job_id: str):
     deadline = time.monotonic() + ctx().settings.onboarding_wait
     while time.monotonic() < deadline:
@@ -58,16 +75,30 @@ class VnfPackages(MethodView):
     @blp.alt_response(202, description="Accepted; see Location")
     def post(self, _files):
         job = _submit_upload(project_id())
-        location = url_for("jobs.JobById", job_id=job.id)
-        if "respond-async" in request.headers.get("Prefer", ""):
-            response = jsonify({"id": job.id, "state": job.state, "location": location})
-            response.status_code, response.headers["Location"] = 202, location
-            response.headers["Preference-Applied"] = "respond-async"
-            return response
+        if _respond_async():
+            return _accepted(job)
         job = _wait(job.id)
         if job.state == "failed":
             return problem_response(job.problem)
         return jsonify(packages.vnfd_of_package(ctx(), job.package_id).body)
+
+
+@blp.route("/marketdownload", strict_slashes=False)
+class VnfPackageMarketDownload(MethodView):
+    @blp.arguments(MarketDownload)
+    @blp.response(200, description="{\"id\": package id} once onboarded (Open Baton behaviour); with "
+                  "'Prefer: respond-async', 202 and a Location header to follow the job")
+    @blp.alt_response(202, description="Accepted; see Location")
+    def post(self, body):
+        project = project_id()
+        job = packages.submit(ctx(), project, packages.download(ctx(), body["link"]),
+                              current_app.extensions["nfvo.enqueue"])
+        if _respond_async():
+            return _accepted(job)
+        job = _wait(job.id)
+        if job.state == "failed":
+            return problem_response(job.problem)
+        return jsonify({"id": job.package_id})
 
 
 @blp.route("/<package_id>", strict_slashes=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -9,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from nfvo.db.models import Nsd, Vnfd, new_id, nsd_vnfds
 from nfvo.domain import nsd as nsd_domain
+from nfvo.domain.sources import SourceDoc, load_json
 from nfvo.errors import InUse, Issue, NsdNotFound, ValidationFailed
+from nfvo.fetch import open_http, redact
 from nfvo.services.context import Context, in_project
 
 
@@ -18,6 +21,30 @@ def create_nsd(ctx: Context, project_id: str, data) -> Nsd:
     with ctx.transaction() as session:
         nsd = Nsd(id=new_id(), project_id=project_id)
         _fill(session, nsd, data)
+        session.add(nsd)
+    return nsd
+
+
+#: the largest NSD document ``download_nsd`` accepts
+MAX_NSD_BYTES = 16 * 2**20
+
+
+def download_nsd(ctx: Context, project_id: str, link: str) -> Nsd:
+    """Creates the NSD that ``link`` serves as JSON, as ``create_nsd`` does; its problems name the
+    link and the line. nfvo's link policy applies (NFVO_FETCH_ALLOW, no private addresses,
+    timeouts) and the document may be at most MAX_NSD_BYTES (TooLarge)."""
+    with open_http(link, dataclasses.replace(ctx.fetch_policy, max_bytes=MAX_NSD_BYTES)) as stream:
+        raw = stream.read()
+    name = redact(link)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed(f"{name} is not UTF-8 text",
+                               errors=[Issue(f"not UTF-8 (byte {exc.start})", name)]) from None
+    source = load_json(text, name)
+    with ctx.transaction() as session:
+        nsd = Nsd(id=new_id(), project_id=project_id)
+        _fill(session, nsd, source.data, source)
         session.add(nsd)
     return nsd
 
@@ -61,7 +88,22 @@ def refuse_if_used(session: Session, vnfd_ids: Iterable[str], what: str) -> None
                     errors=[Issue(f"VNFD {row.vnfd_id} is used by NSD {row.id} ({row.name})") for row in users])
 
 
-def _fill(session: Session, nsd: Nsd, data) -> None:
+def follow_renamed_vnfd(session: Session, vnfd: Vnfd) -> None:
+    """After a VNFD's name, vendor or version changed: the NSDs that use it show the new ones."""
+    users = session.scalars(select(Nsd).join(nsd_vnfds, nsd_vnfds.c.nsd_id == Nsd.id)
+                            .where(nsd_vnfds.c.vnfd_id == vnfd.id))
+    for nsd in users:
+        nsd.body = {**nsd.body, "vnfd": [_reference(vnfd) if entry.get("id") == vnfd.id else entry
+                                         for entry in nsd.body.get("vnfd", [])]}
+
+
+def _reference(vnfd: Vnfd) -> dict:
+    return {"id": vnfd.id, "name": vnfd.name, "vendor": vnfd.vendor, "version": vnfd.version}
+
+
+def _fill(session: Session, nsd: Nsd, data, source: SourceDoc | None = None) -> None:
+    """Checks ``data``, resolves its references and sets the NSD; ValidationFailed lists every
+    problem, with the file and line of ``source`` when the NSD came from a document."""
     draft, issues = nsd_domain.check_nsd(data)
     rows: list[Vnfd] = []
     if draft is not None:
@@ -70,6 +112,8 @@ def _fill(session: Session, nsd: Nsd, data) -> None:
     names = {row.name for row in rows} if resolved else None
     issues.extend(nsd_domain.dependency_issues(data if isinstance(data, dict) else {}, names))
     if issues:
+        if source is not None:
+            issues = [source.issue(i.pointer or "", i.message) for i in issues]
         count = len(issues)
         raise ValidationFailed(f"{count} problem{'s' if count != 1 else ''} in the NS descriptor", errors=issues)
     for row in rows:
@@ -80,7 +124,7 @@ def _fill(session: Session, nsd: Nsd, data) -> None:
     session.flush()
     nsd.name, nsd.vendor, nsd.version = draft.name, draft.vendor, draft.version
     nsd.body = {**{k: v for k, v in data.items() if k != "id"}, "id": nsd.id,
-                "vnfd": [{"id": r.id, "name": r.name, "vendor": r.vendor, "version": r.version} for r in rows]}
+                "vnfd": [_reference(r) for r in rows]}
     nsd.vnfds = list({r.id: r for r in rows}.values())
 
 

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
+import os
 import shutil
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 
 from nfvo.db.models import Job, PackageImage, VimInstance, Vnfd, VnfPackage, new_id, utcnow
 from nfvo.domain.openbaton import vnfd_issues
 from nfvo.errors import JobNotFound, NfvoError, PackageNotFound, ValidationFailed, VnfdNotFound
+from nfvo.fetch import open_http
 from nfvo.services.context import Context, in_project
-from nfvo.services.nsds import refuse_if_used
+from nfvo.services.nsds import follow_renamed_vnfd, refuse_if_used
 from nfvo.services.vims import connected
+from nfvo.streams import CHUNK
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +36,28 @@ class Received:
     filename: str
     sha256: str
     size: int
+
+
+def download(ctx: Context, link: str) -> Received:
+    """Streams the package at ``link`` into the uploads directory, hashing it on the way, as
+    if it had been uploaded. nfvo's link policy applies (NFVO_FETCH_ALLOW, no private
+    addresses, timeouts), and NFVO_MAX_PACKAGE_SIZE bounds it (TooLarge). FetchRefused or
+    FetchFailed name the link; nothing is left behind when it fails."""
+    policy = dataclasses.replace(ctx.fetch_policy, max_bytes=ctx.settings.max_package_size)
+    path = ctx.settings.uploads_dir / f"{uuid.uuid4()}.upload"
+    digest, size = hashlib.sha256(), 0
+    try:
+        with open_http(link, policy) as stream, os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
+                                                          "wb") as out:
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    name = PurePosixPath(urlsplit(link).path).name[:255] or "package.tar"
+    return Received(path, name, digest.hexdigest(), size)
 
 
 def submit(ctx: Context, project_id: str, upload: Received, enqueue: Callable[[str], None]) -> Job:
@@ -119,15 +148,21 @@ DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
 
 
 def list_vnfds(ctx: Context, project_id: str, *, vendor: str | None = None, name: str | None = None,
-               version: str | None = None, page: int = 0, size: int = DEFAULT_PAGE_SIZE) -> tuple[list[Vnfd], bool]:
-    """One page (0-based) of the project's VNFDs matching the filters, oldest first, and whether more follow."""
+               version: str | None = None, page: int = 0, size: int | None = None) -> tuple[list[Vnfd], bool]:
+    """One page (0-based; all of them when ``size`` is None) of the project's VNFDs matching the
+    filters, oldest first, and whether more follow. The (project, created_at, id) index keeps a
+    page as cheap as the rows it returns plus the ones it skips, without reading their bodies."""
     query = select(Vnfd).where(Vnfd.project_id == project_id)
     for column, value in ((Vnfd.vendor, vendor), (Vnfd.name, name), (Vnfd.version, version)):
         if value is not None:
             query = query.where(column == value)
-    query = query.order_by(Vnfd.created_at, Vnfd.id).offset(page * size).limit(size + 1)
+    query = query.order_by(Vnfd.created_at, Vnfd.id)
+    if size is not None:
+        query = query.offset(page * size).limit(size + 1)
     with ctx.session() as session:
         rows = list(session.scalars(query))
+    if size is None:
+        return rows, False
     return rows[:size], len(rows) > size
 
 
@@ -152,6 +187,7 @@ def replace_vnfd(ctx: Context, project_id: str, vnfd_id: str, data) -> Vnfd:
     with ctx.transaction() as session:
         vnfd = in_project(session, Vnfd, vnfd_id, project_id, VnfdNotFound, "VNF descriptor")
         _set_body(vnfd, data)
+        follow_renamed_vnfd(session, vnfd)
     return vnfd
 
 

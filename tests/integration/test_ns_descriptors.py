@@ -120,6 +120,11 @@ def test_vnfd_post_put_and_validation(nfvo):
     assert (put.json()["id"], put.json()["version"]) == (posted["id"], "1.1")
     assert nfvo.api.get(f"/api/v1/vnf-descriptors/{posted['id']}").json()["version"] == "1.1"
 
+    used_by = nfvo.api.post_json("/api/v1/ns-descriptors", nsd({"id": posted["id"]})).json()
+    nfvo.api.request("PUT", f"/api/v1/vnf-descriptors/{posted['id']}", json=inline_vnfd("posted-renamed", "1.2"))
+    entry = nfvo.api.get(f"/api/v1/ns-descriptors/{used_by['id']}").json()["vnfd"][0]
+    assert (entry["id"], entry["name"], entry["version"]) == (posted["id"], "posted-renamed", "1.2")
+
     problem = assert_problem(nfvo.api.post_json("/api/v1/vnf-descriptors", {"name": "x", "vdu": []}),
                              422, "validation-failed")
     assert {e["pointer"] for e in problem["errors"]} == {"/vdu", "/type", "/endpoint", "/vendor", "/version"}
@@ -143,4 +148,8 @@ def test_vnfd_list_filters_and_pages_with_a_link_header(nfvo):
     last = nfvo.api.get("/api/v1/vnf-descriptors?vendor=pager&page=2&size=2")
     assert [v["id"] for v in last.json()] == ids[4:] and "Link" not in last.headers
     assert [v["id"] for v in nfvo.api.get("/api/v1/vnf-descriptors?vendor=pager&version=3").json()] == [ids[3]]
+    whole = nfvo.api.get("/api/v1/vnf-descriptors/?vendor=pager")  # no page or size: the whole list
+    assert [v["id"] for v in whole.json()] == ids and "Link" not in whole.headers
+    assert [v["id"] for v in nfvo.api.get("/api/v1/vnf-descriptors?vendor=pager&page=1").json()] == []
     assert_problem(nfvo.api.get("/api/v1/vnf-descriptors?size=1001"), 422, "validation-failed")
+    assert_problem(nfvo.api.get("/api/v1/vnf-descriptors?page=-1"), 422, "validation-failed")
