@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from nfvo.api.schemas import json_body
+from nfvo.api.schemas import json_document
 from nfvo.api.security import ctx, project_id
 from nfvo.services import nsds
 
@@ -22,7 +22,7 @@ class NsDescriptors(MethodView):
 
     @blp.response(201, description="The stored NSD JSON: its id, each vnfd entry as a reference")
     def post(self):
-        return jsonify(nsds.create_nsd(ctx(), project_id(), json_body()).body), 201
+        return jsonify(nsds.create_nsd(ctx(), project_id(), json_document()).body), 201
 
 
 class MarketDownload(Schema):
@@ -45,7 +45,7 @@ class NsDescriptorById(MethodView):
 
     @blp.response(200, description="The replaced NSD JSON (same id)")
     def put(self, nsd_id):
-        return jsonify(nsds.replace_nsd(ctx(), project_id(), nsd_id, json_body()).body)
+        return jsonify(nsds.replace_nsd(ctx(), project_id(), nsd_id, json_document()).body)
 
     @blp.response(204)
     def delete(self, nsd_id):

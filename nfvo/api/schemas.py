@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import request
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from nfvo.errors import BadRequest
+from nfvo.domain.sources import SourceDoc, load_json
+from nfvo.errors import BadRequest, TooLarge
 from nfvo.services.packages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 MASK = "**********"
@@ -185,9 +186,24 @@ class VnfdQuery(Schema):
                           metadata={"description": f"page size, default {DEFAULT_PAGE_SIZE} when page is given"})
 
 
-def json_body():
-    """The request's JSON document (any JSON value; the service checks its shape)."""
-    data = request.get_json(silent=True)
-    if data is None:
+#: the largest JSON request body read by ``json_document``
+MAX_JSON_BODY = 16 * 2**20
+
+
+def json_document() -> SourceDoc:
+    """The request's JSON body (any JSON value; the service checks its shape), parsed with the
+    line of every field so that problems can name it; its file name is ``request body``.
+
+    BadRequest unless the Content-Type is JSON and the body UTF-8; TooLarge over MAX_JSON_BODY;
+    ValidationFailed, with the line, for a syntax error.
+    """
+    if not request.is_json:
         raise BadRequest("The request body must be a JSON document (Content-Type: application/json)")
-    return data
+    raw = request.stream.read(MAX_JSON_BODY + 1)
+    if len(raw) > MAX_JSON_BODY:
+        raise TooLarge(f"A JSON request body may be at most {MAX_JSON_BODY} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("The request body is not UTF-8") from None
+    return load_json(text, "request body")

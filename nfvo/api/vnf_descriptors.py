@@ -8,7 +8,7 @@ from flask import jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from nfvo.api.schemas import VnfdQuery, json_body
+from nfvo.api.schemas import VnfdQuery, json_document
 from nfvo.api.security import ctx, project_id
 from nfvo.services import packages
 
@@ -33,7 +33,7 @@ class VnfDescriptors(MethodView):
 
     @blp.response(201, description="The stored VNFD JSON, with its id")
     def post(self):
-        return jsonify(packages.create_vnfd(ctx(), project_id(), json_body()).body), 201
+        return jsonify(packages.create_vnfd(ctx(), project_id(), json_document()).body), 201
 
 
 @blp.route("/<vnfd_id>", strict_slashes=False)
@@ -44,7 +44,7 @@ class VnfDescriptorById(MethodView):
 
     @blp.response(200, description="The replaced VNFD JSON (same id)")
     def put(self, vnfd_id):
-        return jsonify(packages.replace_vnfd(ctx(), project_id(), vnfd_id, json_body()).body)
+        return jsonify(packages.replace_vnfd(ctx(), project_id(), vnfd_id, json_document()).body)
 
     @blp.response(204)
     def delete(self, vnfd_id):

@@ -16,11 +16,12 @@ from nfvo.fetch import open_http, redact
 from nfvo.services.context import Context, in_project
 
 
-def create_nsd(ctx: Context, project_id: str, data) -> Nsd:
-    """Stores the NSD; inline VNFDs become VNFDs of the project. ValidationFailed lists every problem."""
+def create_nsd(ctx: Context, project_id: str, document: SourceDoc) -> Nsd:
+    """Stores the NSD ``document.data``; inline VNFDs become VNFDs of the project.
+    ValidationFailed lists every problem, at its line in ``document``."""
     with ctx.transaction() as session:
         nsd = Nsd(id=new_id(), project_id=project_id)
-        _fill(session, nsd, data)
+        _fill(session, nsd, document)
         session.add(nsd)
     return nsd
 
@@ -41,19 +42,14 @@ def download_nsd(ctx: Context, project_id: str, link: str) -> Nsd:
     except UnicodeDecodeError as exc:
         raise ValidationFailed(f"{name} is not UTF-8 text",
                                errors=[Issue(f"not UTF-8 (byte {exc.start})", name)]) from None
-    source = load_json(text, name)
-    with ctx.transaction() as session:
-        nsd = Nsd(id=new_id(), project_id=project_id)
-        _fill(session, nsd, source.data, source)
-        session.add(nsd)
-    return nsd
+    return create_nsd(ctx, project_id, load_json(text, name))
 
 
-def replace_nsd(ctx: Context, project_id: str, nsd_id: str, data) -> Nsd:
+def replace_nsd(ctx: Context, project_id: str, nsd_id: str, document: SourceDoc) -> Nsd:
     """PUT: the NSD gets the new body (same id); its references are resolved again."""
     with ctx.transaction() as session:
         nsd = in_project(session, Nsd, nsd_id, project_id, NsdNotFound, "NS descriptor")
-        _fill(session, nsd, data)
+        _fill(session, nsd, document)
     return nsd
 
 
@@ -101,9 +97,9 @@ def _reference(vnfd: Vnfd) -> dict:
     return {"id": vnfd.id, "name": vnfd.name, "vendor": vnfd.vendor, "version": vnfd.version}
 
 
-def _fill(session: Session, nsd: Nsd, data, source: SourceDoc | None = None) -> None:
-    """Checks ``data``, resolves its references and sets the NSD; ValidationFailed lists every
-    problem, with the file and line of ``source`` when the NSD came from a document."""
+def _fill(session: Session, nsd: Nsd, document: SourceDoc) -> None:
+    """Checks the NSD, resolves its references and sets ``nsd``; ValidationFailed lists every problem."""
+    data = document.data
     draft, issues = nsd_domain.check_nsd(data)
     rows: list[Vnfd] = []
     if draft is not None:
@@ -112,8 +108,7 @@ def _fill(session: Session, nsd: Nsd, data, source: SourceDoc | None = None) -> 
     names = {row.name for row in rows} if resolved else None
     issues.extend(nsd_domain.dependency_issues(data if isinstance(data, dict) else {}, names))
     if issues:
-        if source is not None:
-            issues = [source.issue(i.pointer or "", i.message) for i in issues]
+        issues = [document.issue(i.pointer or "", i.message) for i in issues]
         count = len(issues)
         raise ValidationFailed(f"{count} problem{'s' if count != 1 else ''} in the NS descriptor", errors=issues)
     for row in rows:

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 
 from nfvo.db.models import Job, PackageImage, VimInstance, Vnfd, VnfPackage, new_id, utcnow
 from nfvo.domain.openbaton import vnfd_issues
+from nfvo.domain.sources import SourceDoc
 from nfvo.errors import JobNotFound, NfvoError, PackageNotFound, ValidationFailed, VnfdNotFound
 from nfvo.fetch import open_http
 from nfvo.services.context import Context, in_project
@@ -171,9 +172,10 @@ def get_vnfd(ctx: Context, project_id: str, vnfd_id: str) -> Vnfd:
         return in_project(session, Vnfd, vnfd_id, project_id, VnfdNotFound, "VNF descriptor")
 
 
-def create_vnfd(ctx: Context, project_id: str, data) -> Vnfd:
-    """A catalogue VNFD (no package); ValidationFailed lists every problem of ``data``."""
-    _check_vnfd_body(data)
+def create_vnfd(ctx: Context, project_id: str, document: SourceDoc) -> Vnfd:
+    """A catalogue VNFD (no package) from ``document.data``; ValidationFailed lists every problem,
+    at its line in ``document``."""
+    data = _checked_vnfd_body(document)
     with ctx.transaction() as session:
         vnfd = Vnfd(id=new_id(), project_id=project_id, package_id=None)
         _set_body(vnfd, data)
@@ -181,9 +183,9 @@ def create_vnfd(ctx: Context, project_id: str, data) -> Vnfd:
     return vnfd
 
 
-def replace_vnfd(ctx: Context, project_id: str, vnfd_id: str, data) -> Vnfd:
+def replace_vnfd(ctx: Context, project_id: str, vnfd_id: str, document: SourceDoc) -> Vnfd:
     """PUT: the VNFD gets the new body and keeps its id (and its package link, if any)."""
-    _check_vnfd_body(data)
+    data = _checked_vnfd_body(document)
     with ctx.transaction() as session:
         vnfd = in_project(session, Vnfd, vnfd_id, project_id, VnfdNotFound, "VNF descriptor")
         _set_body(vnfd, data)
@@ -191,11 +193,12 @@ def replace_vnfd(ctx: Context, project_id: str, vnfd_id: str, data) -> Vnfd:
     return vnfd
 
 
-def _check_vnfd_body(data) -> None:
-    issues = vnfd_issues(data)
+def _checked_vnfd_body(document: SourceDoc) -> dict:
+    issues = [document.issue(i.pointer or "", i.message) for i in vnfd_issues(document.data)]
     if issues:
         count = len(issues)
         raise ValidationFailed(f"{count} problem{'s' if count != 1 else ''} in the VNF descriptor", errors=issues)
+    return document.data
 
 
 def _set_body(vnfd: Vnfd, data: dict) -> None:

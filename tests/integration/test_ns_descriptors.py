@@ -78,6 +78,23 @@ def test_unknown_references_are_all_reported_at_their_pointers(nfvo, onboarded):
     assert {"/vnfd/4/vdu", "/vnfd/4/type", "/vnfd/4/vendor"} <= set(by_pointer)
 
 
+def test_problems_name_the_line_of_the_request_body(nfvo, onboarded):
+    text = json.dumps(nsd({"id": onboarded["iperf-server"]["id"]}, {"id": "FOKUS/nope/9"}), indent=2)
+    answer = nfvo.api.request("POST", "/api/v1/ns-descriptors", data=text,
+                              headers={"Content-Type": "application/json"})
+    problem = assert_problem(answer, 422, "validation-failed")
+    line = text.splitlines().index('      "id": "FOKUS/nope/9"') + 1
+    assert [(e["file"], e["line"], e["pointer"]) for e in problem["errors"]] == [("request body", line, "/vnfd/1/id")]
+
+    broken = '{\n  "name": "x",\n  "vnfd": [}\n'
+    for path in ("/api/v1/ns-descriptors", "/api/v1/vnf-descriptors"):
+        answer = nfvo.api.request("POST", path, data=broken, headers={"Content-Type": "application/json"})
+        problem = assert_problem(answer, 422, "validation-failed")
+        assert [(e["file"], e["line"]) for e in problem["errors"]] == [("request body", 3)]
+        answer = nfvo.api.request("POST", path, data="name=x", headers={"Content-Type": "text/plain"})
+        assert_problem(answer, 400, "bad-request")
+
+
 def test_bad_vld_and_dependency_references(nfvo, onboarded):
     body = nsd({"id": onboarded["iperf-server"]["id"]}, vld=[{"name": "a"}, {"name": "a"}, {}],
                vnf_dependency=[{"source": {"name": "iperf-server"}, "target": {"name": "ghost"}}])
