@@ -94,6 +94,8 @@ class VimStateOut(VimInstanceOut):
 
 
 class PackageImageOut(Schema):
+    id = fields.Function(lambda i: i.image_id, metadata={"description": "the image's id on its VIM (as imageId); "
+                         "Open Baton clients list the items of a list by id"})
     vimId = fields.String(attribute="vim_id")
     imageId = fields.String(attribute="image_id")
     name = fields.String(attribute="image_name")
@@ -112,7 +114,8 @@ class VnfPackageOut(Schema):
     vimTypes = fields.List(fields.String(), attribute="vim_types")
     scriptsLink = fields.String(attribute="scripts_link", allow_none=True)
     scriptsCommit = fields.String(attribute="scripts_commit", allow_none=True)
-    scripts = fields.Function(lambda p: [{"name": s} for s in p.scripts])
+    scripts = fields.Function(lambda p: [{"id": s, "name": s} for s in p.scripts],
+                              metadata={"description": "each script's id is its file name (unique in the package)"})
     images = fields.List(fields.Nested(PackageImageOut))
     sha256 = fields.String()
     size = fields.Integer()

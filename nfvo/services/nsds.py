@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from nfvo.db.models import Nsd, Vnfd, new_id, nsd_vnfds
 from nfvo.domain import nsd as nsd_domain
+from nfvo.domain.entity_ids import with_entity_ids
 from nfvo.domain.sources import SourceDoc, load_json
 from nfvo.errors import InUse, Issue, NsdNotFound, ValidationFailed
 from nfvo.fetch import open_http, redact
@@ -114,11 +115,11 @@ def _fill(session: Session, nsd: Nsd, document: SourceDoc) -> None:
     for row in rows:
         if row.id is None:  # an inline VNFD, new
             row.id = new_id()
-            row.body = {**row.body, "id": row.id, "projectId": row.project_id}
+            row.body = {**with_entity_ids(row.body, new_id), "id": row.id, "projectId": row.project_id}
             session.add(row)
     session.flush()
     nsd.name, nsd.vendor, nsd.version = draft.name, draft.vendor, draft.version
-    nsd.body = {**{k: v for k, v in data.items() if k != "id"}, "id": nsd.id,
+    nsd.body = {**with_entity_ids({k: v for k, v in data.items() if k not in ("id", "vnfd")}, new_id), "id": nsd.id,
                 "vnfd": [_reference(r) for r in rows]}
     nsd.vnfds = list({r.id: r for r in rows}.values())
 

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from nfvo.db.models import Job, PackageImage, VimInstance, Vnfd, VnfPackage, new_id, utcnow
 from nfvo.domain import openbaton
 from nfvo.domain.archive import ArchiveLimits, PackageArchive
+from nfvo.domain.entity_ids import with_entity_ids
 from nfvo.domain.images import ImageRequest, decide, lookups_needed
 from nfvo.errors import (
     DuplicatePackage,
@@ -502,7 +503,8 @@ def _commit(
     if source != stored:
         source.replace(stored)
     vnfd_id = new_id()
-    vnfd_body = {**vnfd_body, "id": vnfd_id, "vnfPackageLocation": job.package_id, "projectId": job.project_id}
+    vnfd_body = {**with_entity_ids(vnfd_body, new_id), "id": vnfd_id, "vnfPackageLocation": job.package_id,
+                 "projectId": job.project_id}
     vnfd_body.setdefault("vendor", m.vendor)
     vnfd_body.setdefault("version", m.version)
     try:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 
 from nfvo.db.models import Job, PackageImage, VimInstance, Vnfd, VnfPackage, new_id, utcnow
+from nfvo.domain.entity_ids import with_entity_ids
 from nfvo.domain.openbaton import vnfd_issues
 from nfvo.domain.sources import SourceDoc
 from nfvo.errors import JobNotFound, NfvoError, PackageNotFound, ValidationFailed, VnfdNotFound
@@ -202,7 +203,8 @@ def _checked_vnfd_body(document: SourceDoc) -> dict:
 
 
 def _set_body(vnfd: Vnfd, data: dict) -> None:
-    body = {k: v for k, v in data.items() if k not in ("id", "vnfPackageLocation", "projectId")}
+    body = with_entity_ids({k: v for k, v in data.items() if k not in ("id", "vnfPackageLocation", "projectId")},
+                           new_id)
     body["id"], body["projectId"] = vnfd.id, vnfd.project_id
     if vnfd.package_id:
         body["vnfPackageLocation"] = vnfd.package_id
