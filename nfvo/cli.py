@@ -129,6 +129,38 @@ def package_upload(path: Path, skip_duplicate: bool) -> None:
                f"package {vnfd['vnfPackageLocation']}, images {', '.join(images)}")
 
 
+@package.command("validate")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--max-members", default=config.Settings.max_archive_members, show_default=True, type=int,
+              help="Most entries an archive may hold.")
+@click.option("--max-size", default=config.Settings.max_package_size, show_default=True, type=int,
+              help="Most bytes an archive's members may hold together (uncompressed).")
+@click.option("--max-ratio", default=100, show_default=True, type=int,
+              help="Highest compression ratio of a CSAR member over 1 MiB (zip-bomb guard).")
+def package_validate(path: Path, max_members: int, max_size: int, max_ratio: int) -> None:
+    """Check a package offline: an Open Baton .tar/.tar.gz or directory, or an ETSI SOL004 CSAR
+    zip or directory (told apart by content). Exit 0 and print a summary when it is valid; exit 1
+    and print every problem as FILE:LINE: POINTER: MESSAGE when it is not."""
+    from nfvo.domain.archive import ArchiveLimits
+    from nfvo.errors import NfvoError
+    from nfvo.validate import validate_path
+
+    limits = ArchiveLimits(max_members=max_members, max_total_size=max_size)
+    try:
+        summary = validate_path(path, limits, max_ratio=max_ratio)
+    except NfvoError as exc:
+        click.echo(exc.detail)
+        for issue in exc.errors:
+            click.echo(f"  {_issue_line(issue, path.name)}")
+        sys.exit(1)
+    click.echo("\n".join(summary))
+
+
+def _issue_line(issue, default_file: str) -> str:
+    where = ":".join(str(p) for p in (issue.file or default_file, issue.line) if p is not None)
+    return ": ".join(p for p in (where, issue.pointer, issue.message) if p)
+
+
 @package.command("list")
 def package_list() -> None:
     """List the onboarded packages of the project."""

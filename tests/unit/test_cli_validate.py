@@ -1,0 +1,68 @@
+"""`nfvo package validate`: every supported format, offline, exit status and output."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from nfvo.cli import main
+from tests import csar_builder as cb
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def validate(*args) -> tuple[int, list[str]]:
+    result = CliRunner().invoke(main, ["package", "validate", *map(str, args)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.output.splitlines()
+
+
+def test_the_example_csar_directory_and_its_zip_are_valid(tmp_path):
+    code, lines = validate(cb.EXAMPLE)
+    assert code == 0
+    assert lines == [
+        "csar-iperf: valid ETSI SOL004 CSAR (TOSCA-Metadata, unsigned)",
+        "  VNF iperf-server 3.9 by FOKUS: descriptor 5b2f3c3e-5d43-4b4e-9a8e-4f1c2d7e9a10 version 1.0, "
+        "flavour default",
+        "  VDU iperf_server (compute): image iperf_server_image 1.0 (raw, Files/images/iperf-server.img)",
+        "  manifest iperf-server.mf: 4 files, every hash verified"]
+    cert, key = cb.self_signed("ACME")
+    code, lines = validate(cb.build(tmp_path / "signed.zip", cb.sign_manifest(cb.example_files(), cert, key)))
+    assert code == 0
+    assert lines[0] == "signed.zip: valid ETSI SOL004 CSAR (TOSCA-Metadata, security option 1, 1 signature " \
+                       "verified (signed by CN=ACME))"
+
+
+def test_an_invalid_csar_lists_every_problem_as_file_line_pointer_message(tmp_path):
+    files = cb.example_files()
+    files["Files/extra.txt"] = b"x"
+    files["Definitions/iperf_server.yaml"] = files["Definitions/iperf_server.yaml"].replace(b"1 KiB", b"1 KB!")
+    code, lines = validate(cb.build(tmp_path / "broken.csar", cb.with_manifest(files, skip=("Files/extra.txt",))))
+    assert code == 1
+    assert lines == [
+        "2 problems in package broken.csar",
+        "  Definitions/iperf_server.yaml:35: /topology_template/node_templates/iperf_server/properties/"
+        "sw_image_data/size: '1 KB!' is not a scalar-unit.size: write a number and a unit, e.g. '1 TiB'",
+        "  Files/extra.txt: not listed in the manifest iperf-server.mf"]
+
+
+def test_an_unsafe_zip_is_refused_with_its_limits(tmp_path):
+    code, lines = validate(cb.build(tmp_path / "p.csar"), "--max-members", "2")
+    assert (code, lines) == (1, ["too many members in package p.csar", "  p.csar: more than 2 members"])
+
+
+def test_open_baton_directory_and_tar(tmp_path):
+    code, lines = validate(ROOT / "examples" / "iperf-server")
+    assert code == 0 and lines[0] == "iperf-server: valid Open Baton package"
+    tar = tmp_path / "broken.tar"
+    with tarfile.open(tar, "w") as archive:
+        for name, data in ((("Metadata.yaml", b"name: x\nvendor: y\n")), ("vnfd.json", b"{\"name\": 1")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    code, lines = validate(tar)
+    assert code == 1 and lines[0] == "2 problems in package broken.tar"
+    assert "  vnfd.json:1: JSON syntax error: Expecting ',' delimiter" in lines
