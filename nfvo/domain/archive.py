@@ -31,6 +31,7 @@ _OTHER_FORMATS = {
     b"PK\x03\x04": "a ZIP archive (CSAR?)",
 }
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -343,7 +344,7 @@ def normalise_member_name(raw: str) -> tuple[str, str | None]:
     """
     if "\x00" in raw:
         return "", "NUL byte in name"
-    if any(ord(c) < 32 or ord(c) == 127 for c in raw):
+    if _CONTROL.search(raw):
         return "", "control character in name"
     if "\\" in raw:
         return "", "backslash in name"

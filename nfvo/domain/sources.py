@@ -8,13 +8,19 @@ from typing import Any
 
 import json_source_map
 import yaml
-from yaml.composer import ComposerError
+from yaml.composer import Composer, ComposerError
+from yaml.constructor import BaseConstructor, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import ParserError
 from yaml.reader import ReaderError
+from yaml.resolver import Resolver
+from yaml.scanner import ScannerError
 
 from nfvo.errors import Issue, ValidationFailed
 
 MAX_DEPTH = 64
+#: Whether PyYAML was built with libyaml, whose C scanner and parser :func:`load_yaml` uses.
+LIBYAML: bool = yaml.__with_libyaml__
 
 
 @dataclass
@@ -46,7 +52,10 @@ class SourceDoc:
 
 def child_pointer(pointer: str, key: str | int) -> str:
     """``pointer`` extended by one key or index, escaped as RFC 6901 requires."""
-    return f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+    key = str(key)
+    if "~" in key or "/" in key:
+        key = key.replace("~", "~0").replace("/", "~1")
+    return f"{pointer}/{key}"
 
 
 # YAML ---------------------------------------------------------------------------------
@@ -59,13 +68,15 @@ class _UnbuildableValue(Exception):
         self.reason = reason
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases and deep nesting, and collects key problems."""
+class _Strict:
+    """Refuses aliases and deep nesting while composing, and collects key problems.
 
-    def __init__(self, stream: str):
-        super().__init__(stream)
-        self.depth = 0
-        self.key_problems: list[tuple[str, int]] = []
+    Mixed into a loader whose Python ``Composer`` calls ``compose_node``: so an alias is
+    refused before anything expands, and nesting is capped before any deep recursion.
+    """
+
+    depth: int
+    key_problems: list[tuple[str, int]]
 
     def compose_node(self, parent, index):
         # Refusing aliases outright is what makes alias bombs ("billion laughs") harmless.
@@ -100,7 +111,37 @@ class _StrictLoader(yaml.SafeLoader):
             elif key in seen:
                 self.key_problems.append((f"duplicate key {key!r}", line))
             seen.add(key if isinstance(key, str) else repr(key))
-        return super().construct_mapping(node, deep)
+        # SafeConstructor.construct_mapping is flatten_mapping (done above) + this.
+        return BaseConstructor.construct_mapping(self, node, deep)
+
+
+class _PythonLoader(_Strict, yaml.SafeLoader):
+    """The strict loader on PyYAML's pure-Python reader, scanner and parser."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.depth = 0
+        self.key_problems = []
+
+
+if LIBYAML:
+    from yaml.cyaml import CParser
+
+    class _LibyamlLoader(_Strict, Composer, CParser, SafeConstructor, Resolver):
+        """The strict loader on libyaml's scanner and parser (events made in C).
+
+        The MRO puts PyYAML's Python ``Composer`` before ``CParser``, so ``CParser`` only
+        supplies ``check_event``/``peek_event``/``get_event``; composing (with the checks of
+        :class:`_Strict`), ``SafeConstructor`` and ``Resolver`` are those of ``SafeLoader``.
+        """
+
+        def __init__(self, stream: str):
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            self.depth = 0
+            self.key_problems = []
 
 
 def _yaml_lines(node: Node, pointer: str, lines: dict[str, int], texts: dict[str, str]) -> None:
@@ -138,20 +179,47 @@ def _pointer_of(root: Node, target: Node) -> str | None:
     return None
 
 
-def load_yaml(text: str, file: str) -> SourceDoc:
+def load_yaml(text: str, file: str, *, libyaml: bool = True) -> SourceDoc:
     """Parse YAML with ``yaml.SafeLoader`` semantics (YAML 1.1: unquoted ``true`` is a bool).
 
     Mapping keys must be strings and unique; aliases are refused and nesting is capped at
     ``MAX_DEPTH``.  Raises ValidationFailed listing each problem as ``Issue(file, line, message)``;
     a value Python cannot build (``2020-13-45``, an integer of thousands of digits) also
     carries its pointer (none for a mapping key).
+
+    Events come from libyaml's C scanner and parser when PyYAML has it (``LIBYAML``) and
+    ``libyaml`` is true; composing and constructing are PyYAML's Python code either way.
+    Text libyaml refuses (a syntax error), that holds a character YAML forbids, or that
+    holds a tab (libyaml accepts tabs as separators where PyYAML does not) is read by the
+    pure-Python loader instead, so every result, message and line is the one
+    ``libyaml=False`` (the pure-Python loader throughout) gives.
     """
+    if libyaml and LIBYAML and "\t" not in text and not _NON_PRINTABLE.search(text):
+        try:
+            return _load_yaml(text, file, _LibyamlLoader, passthrough=_LIBYAML_REFUSALS)
+        except _LIBYAML_REFUSALS:
+            pass  # the pure-Python loader says why, in its own words and with its line
+    return _load_yaml(text, file, _PythonLoader)
+
+
+# What libyaml's reader, scanner and parser raise; the composer and constructor are Python.
+_LIBYAML_REFUSALS = (ScannerError, ParserError, ReaderError, UnicodeError)
+# PyYAML's reader checks a whole str for these before parsing; libyaml finds them only when
+# it reaches them, after errors the composer may raise earlier in the text.
+_NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
+
+
+def _load_yaml(text: str, file: str, loader_class: type, passthrough: tuple[type[Exception], ...] = ()
+               ) -> SourceDoc:
+    """Load with ``loader_class``; exceptions in ``passthrough`` propagate, others become ValidationFailed."""
     loader = None
     node = None
     try:
-        loader = _StrictLoader(text)
+        loader = loader_class(text)
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
+    except passthrough:
+        raise
     except _UnbuildableValue as exc:
         bad = exc.node
         shown = bad.value if len(bad.value) <= 40 else bad.value[:37] + "..."

@@ -251,6 +251,7 @@ class _Model:
     types: dict[str, dict[str, _Type]] = field(default_factory=dict)
     bad_types: set[tuple] = field(default_factory=set)  # problems already reported
     vnfd_files: list[str] = field(default_factory=list)
+    chains: dict[tuple[str, str], list[_Type]] = field(default_factory=dict)  # _chain's found chains
 
 
 def read_vnfd(files: PackageFiles, entry: str, issues: list[Issue]) -> Vnfd | None:
@@ -400,6 +401,9 @@ def _collect_types(model: _Model, doc: SourceDoc) -> None:
 def _chain(model: _Model, kind: str, name: str, doc: SourceDoc | None = None,
            pointer: str | None = None) -> list[_Type] | None:
     """The type and its ancestors (the type first), or None when unknown (reported at ``pointer``)."""
+    found = model.chains.get((kind, name))
+    if found is not None:  # only a chain that was found is kept: a problem is reported at each pointer
+        return found
     chain: list[_Type] = []
     seen: set[str] = set()
     current = name
@@ -425,6 +429,7 @@ def _chain(model: _Model, kind: str, name: str, doc: SourceDoc | None = None,
             return None
         doc, pointer = typedef.doc, child_pointer(typedef.pointer, "derived_from")
         current = parent
+    model.chains[(kind, name)] = chain
     return chain
 
 
