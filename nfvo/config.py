@@ -32,6 +32,7 @@ class Settings:
     token_ttl: int = 1200
     git_timeout: float = 120.0
     http_read_timeout: float = 60.0
+    vnfpkgm_page_size: int = 100
     secret_key: str = field(default="", repr=False)
 
     @property
@@ -114,6 +115,7 @@ def load(env: dict | None = None) -> Settings:
         token_ttl=_int(env, "NFVO_TOKEN_TTL", 1200),
         git_timeout=float(_int(env, "NFVO_GIT_TIMEOUT", 120)),
         http_read_timeout=float(_int(env, "NFVO_HTTP_READ_TIMEOUT", 60)),
+        vnfpkgm_page_size=max(1, _int(env, "NFVO_VNFPKGM_PAGE_SIZE", 100)),
         secret_key=_secret_key(home, env),
     )
 

@@ -112,6 +112,19 @@ class JobNotFound(NotFound):
     slug, title = "job-not-found", "Job not found"
 
 
+class UserNotFound(NotFound):
+    slug, title = "user-not-found", "User not found"
+
+
+class ArtifactNotFound(NotFound):
+    slug, title = "artifact-not-found", "No such file in the VNF package"
+
+
+# 406 ---------------------------------------------------------------------------------
+class NotAcceptable(NfvoError):
+    status, slug, title = 406, "not-acceptable", "No acceptable representation"
+
+
 # 409 ---------------------------------------------------------------------------------
 class Conflict(NfvoError):
     status, slug, title = 409, "conflict", "Conflict"
@@ -129,9 +142,42 @@ class InUse(Conflict):
     slug, title = "in-use", "Still in use"
 
 
+class DuplicateUser(Conflict):
+    slug, title = "duplicate-user", "A user with this username already exists"
+
+
+class DuplicateProject(Conflict):
+    slug, title = "duplicate-project", "A project with this name already exists"
+
+
+class DefaultProject(Conflict):
+    """The project ``default`` is where nfvo puts what it creates at first start."""
+
+    slug, title = "default-project", "The default project cannot be deleted or renamed"
+
+
+class LastAdmin(Conflict):
+    slug, title = "last-admin", "The last system administrator must stay"
+
+
+class PackageStateConflict(Conflict):
+    """The VNF package's onboarding, operational or usage state does not allow the call."""
+
+    slug, title = "package-state-conflict", "Not allowed in the VNF package's state"
+
+
+class NoChange(Conflict):
+    slug, title = "no-change", "The modification changes nothing"
+
+
 # 413 ---------------------------------------------------------------------------------
 class TooLarge(NfvoError):
     status, slug, title = 413, "too-large", "Content too large"
+
+
+# 416 ---------------------------------------------------------------------------------
+class RangeNotSatisfiable(NfvoError):
+    status, slug, title = 416, "range-not-satisfiable", "Range not satisfiable"
 
 
 # 422 ---------------------------------------------------------------------------------
@@ -209,6 +255,10 @@ class VimUnavailable(NfvoError):
 
 class JobTimeout(NfvoError):
     status, slug, title = 504, "job-timeout", "The job did not finish in time"
+
+
+class UploadInterrupted(NfvoError):
+    status, slug, title = 408, "upload-interrupted", "Upload interrupted"
 
 
 def all_error_classes() -> list[type[NfvoError]]:

@@ -14,11 +14,13 @@ from nfvo.api import (
     oauth,
     problems,
     projects,
+    users,
     vnf_descriptors,
     vnf_packages,
+    vnfpkgm,
 )
 from nfvo.api.schemas import ProblemOut
-from nfvo.api.security import authenticate_request
+from nfvo.api.security import authenticate_account_request, authenticate_request
 from nfvo.api.uploads import StreamingRequest
 from nfvo.services.context import Context
 
@@ -37,7 +39,9 @@ class NfvoApi(Api):
             self.DEFAULT_RESPONSE_CONTENT_TYPE = default
 
 
-V1_BLUEPRINTS = (vnf_packages.blp, vnf_descriptors.blp, ns_descriptors.blp, datacenters.blp, jobs.blp, projects.blp, drivers.blp)
+V1_BLUEPRINTS = (vnf_packages.blp, vnf_descriptors.blp, ns_descriptors.blp, datacenters.blp, jobs.blp, drivers.blp)
+#: /api/v1 resources outside any one project; their services decide who may write
+ACCOUNT_BLUEPRINTS = (projects.blp, users.blp)
 
 
 def create_app(settings: config.Settings | None = None) -> Flask:
@@ -74,6 +78,11 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     for blp in V1_BLUEPRINTS:
         blp.before_request(authenticate_request)
         api.register_blueprint(blp)
+    for blp in ACCOUNT_BLUEPRINTS:
+        blp.before_request(authenticate_account_request)
+        api.register_blueprint(blp)
+    vnfpkgm.blp.before_request(vnfpkgm.authenticate)
+    api.register_blueprint(vnfpkgm.blp)
     problems.register(app)
 
     @app.teardown_request

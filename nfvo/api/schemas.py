@@ -103,6 +103,8 @@ class PackageImageOut(Schema):
     sha256 = fields.String(allow_none=True)
     uploaded = fields.Boolean()
     decision = fields.String()
+    source = fields.String(allow_none=True, metadata={"description": "where the bytes came from: "
+                           "package:<member> or the link; empty when an image on the VIM was used"})
 
 
 class VnfPackageOut(Schema):

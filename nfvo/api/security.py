@@ -16,7 +16,16 @@ def ctx() -> Context:
 
 
 def authenticate_request() -> None:
-    """before_request hook: sets ``g.principal``; GUESTs may only read."""
+    """before_request hook of the resources inside a project: sets ``g.principal``; GUESTs may only read."""
+    authenticate_account_request()
+    if g.principal.project_id and request.method not in READ_METHODS and not g.principal.can_write:
+        raise Forbidden(f"Role {g.principal.role} may only read in this project")
+
+
+def authenticate_account_request() -> None:
+    """before_request hook of /users and /projects: sets ``g.principal`` (a ``project-id`` header
+    must still name a project of the caller); every role may write there, because the users and
+    projects services decide who may do what (a GUEST changes its own password)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -24,8 +33,6 @@ def authenticate_request() -> None:
     project_ref = request.headers.get("project-id") or None
     with ctx().session() as session:
         g.principal = auth.authenticate(session, ctx().settings, token.strip(), project_ref)
-    if g.principal.project_id and request.method not in READ_METHODS and not g.principal.can_write:
-        raise Forbidden(f"Role {g.principal.role} may only read in this project")
 
 
 def project_id() -> str:

@@ -1,4 +1,4 @@
-"""The tables: projects, users, VIM instances, packages, VNFDs, their images, NSDs, and jobs."""
+"""The tables: projects, users, VIM instances, packages (and their SOL005 state), VNFDs, their images, NSDs, and jobs."""
 
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ class User(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     username: Mapped[str] = mapped_column(String(255), unique=True)
     password_hash: Mapped[str] = mapped_column(String(512))
+    email: Mapped[str | None] = mapped_column(String(255))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     roles: Mapped[list[Role]] = relationship(back_populates="user", cascade="all, delete-orphan", lazy="selectin")
@@ -177,5 +178,25 @@ class Job(Base):
     worker: Mapped[str | None] = mapped_column(String(255))
     package_id: Mapped[str | None] = mapped_column(String(36))
     problem: Mapped[dict | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class EtsiPackage(Base):
+    """The SOL005 side of a VNF package created at /vnfpkgm/v1: its states, user data, failure and
+    VnfPkgInfo details. Its id is the package's id in both APIs; a ``vnf_packages`` row with the
+    same id exists once it is ONBOARDED. ``onboarding_state`` is CREATED, UPLOADING, PROCESSING,
+    ONBOARDED or ERROR (``failure`` then holds the problem); while PROCESSING, ``job_id``'s job
+    decides (a failed job means ERROR). Open Baton packages get a row when first patched here."""
+
+    __tablename__ = "etsi_packages"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    onboarding_state: Mapped[str] = mapped_column(String(16), default="CREATED")
+    operational_state: Mapped[str] = mapped_column(String(16), default="DISABLED")
+    user_defined_data: Mapped[dict] = mapped_column(default=dict)
+    failure: Mapped[dict | None] = mapped_column()
+    job_id: Mapped[str | None] = mapped_column(String(36))
+    info: Mapped[dict] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -104,7 +104,7 @@ def run(ctx: Context, job_id: str, *, final_attempt: bool = True) -> None:
     work.mkdir(parents=True)
     try:
         with _Heartbeat(ctx, attempt):
-            _onboard(ctx, job, work, attempt)
+            _steps(job)(ctx, job, work, attempt)
     except Superseded:
         log.warning("onboarding job %s was claimed by another worker; this run stops", job_id)
     except NfvoError as exc:
@@ -117,6 +117,15 @@ def run(ctx: Context, job_id: str, *, final_attempt: bool = True) -> None:
         _give_up(ctx, attempt, NfvoError("Onboarding failed unexpectedly; the service log has the details"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _steps(job: Job) -> Callable[[Context, Job, Path, _Attempt], None]:
+    """The steps of the job's kind: an Open Baton package, or an ETSI CSAR (``onboard-csar``)."""
+    if job.kind == "onboard-csar":
+        from nfvo.services.etsi_onboarding import onboard_csar  # it builds on this module
+
+        return onboard_csar
+    return _onboard
 
 
 # --- the job row ----------------------------------------------------------------------

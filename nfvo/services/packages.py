@@ -14,9 +14,9 @@ from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
-from nfvo.db.models import Job, PackageImage, VimInstance, Vnfd, VnfPackage, new_id, utcnow
+from nfvo.db.models import EtsiPackage, Job, PackageImage, VimInstance, Vnfd, VnfPackage, new_id, utcnow
 from nfvo.domain.entity_ids import with_entity_ids
 from nfvo.domain.openbaton import vnfd_issues
 from nfvo.domain.sources import SourceDoc
@@ -40,11 +40,12 @@ class Received:
     size: int
 
 
-def download(ctx: Context, link: str) -> Received:
+def download(ctx: Context, link: str, *, progress: Callable[[], None] | None = None) -> Received:
     """Streams the package at ``link`` into the uploads directory, hashing it on the way, as
     if it had been uploaded. nfvo's link policy applies (NFVO_FETCH_ALLOW, no private
     addresses, timeouts), and NFVO_MAX_PACKAGE_SIZE bounds it (TooLarge). FetchRefused or
-    FetchFailed name the link; nothing is left behind when it fails."""
+    FetchFailed name the link; nothing is left behind when it fails. ``progress`` is called
+    after every chunk."""
     policy = dataclasses.replace(ctx.fetch_policy, max_bytes=ctx.settings.max_package_size)
     path = ctx.settings.uploads_dir / f"{uuid.uuid4()}.upload"
     digest, size = hashlib.sha256(), 0
@@ -55,6 +56,8 @@ def download(ctx: Context, link: str) -> Received:
                 digest.update(chunk)
                 out.write(chunk)
                 size += len(chunk)
+                if progress is not None:
+                    progress()
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -136,6 +139,7 @@ def delete_package(ctx: Context, project_id: str, package_id: str) -> None:
             if row.uploaded and others is None:
                 orphans.append((session.get(VimInstance, row.vim_id), row.image_id))
         session.delete(package)
+        session.execute(delete(EtsiPackage).where(EtsiPackage.id == package_id))
     for vim, image_id in orphans:
         try:
             with connected(ctx, vim) as driver:

@@ -79,9 +79,9 @@ def empty_catalogue(nfvo):
     clear()
 
 
-def cli_env(nfvo: Nfvo, password: str = PASSWORD, project: str = "default") -> dict:
+def cli_env(nfvo: Nfvo, password: str = PASSWORD, project: str = "default", username: str = "admin") -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OB_")}
-    env.update(OB_NFVO_IP="127.0.0.1", OB_NFVO_PORT=str(nfvo.port), OB_USERNAME="admin", OB_PASSWORD=password,
+    env.update(OB_NFVO_IP="127.0.0.1", OB_NFVO_PORT=str(nfvo.port), OB_USERNAME=username, OB_PASSWORD=password,
                OB_PROJECT_ID=project)
     return env
 
@@ -371,6 +371,33 @@ def test_user_list(nfvo):
     [admin] = [u for u in users.json() if u["username"] == "admin"]
     assert {"id": admin["id"], "username": "admin", "email": admin.get("email")} in listed(nfvo, "user")
     assert re.search(rf"\|\s*{admin['id']}\s*\|\s*admin\s*\|", openbaton(nfvo, "user", "list").stdout)
+
+
+def test_project_and_user_create_show_delete(nfvo, tmp_path):
+    (tmp_path / "project.json").write_text(json.dumps({"name": "cli-edge", "description": "made by the CLI"}))
+    project = shown(nfvo, "project", "create", str(tmp_path / "project.json"))
+    assert project["name"] == "cli-edge" and nfvo.api.get(f"/api/v1/projects/{project['id']}").status_code == 200
+    assert shown(nfvo, "project", "show", project["id"])["description"] == "made by the CLI"
+
+    (tmp_path / "user.json").write_text(json.dumps({
+        "username": "cli-operator", "password": "operator-pw-1", "email": "op@example.org", "enabled": True,
+        "roles": [{"role": "USER", "project": "cli-edge"}]}))
+    user = shown(nfvo, "user", "create", str(tmp_path / "user.json"))
+    assert user["username"] == "cli-operator" and "password" not in json.dumps(user)
+    stored = nfvo.api.get(f"/api/v1/users/{user['id']}").json()
+    assert [(r["role"], r["project"]) for r in stored["roles"]] == [("USER", "cli-edge")]
+    assert shown(nfvo, "user", "show", user["id"])["email"] == "op@example.org"
+    # the new user works with the CLI in its project, and sees nothing of project default
+    assert nfvo.api.upload(iperf_tar(tmp_path)).status_code == 200
+    assert len(listed(nfvo, "vnfpackage")) == 1
+    assert json_values(openbaton(nfvo, "--format", "json", "vnfpackage", "list", username="cli-operator",
+                                 password="operator-pw-1", project="cli-edge").stdout) == []
+
+    assert error_of(openbaton(nfvo, "project", "show", "no-such-project")).startswith("No project")
+    openbaton(nfvo, "user", "delete", user["id"])
+    assert nfvo.api.get(f"/api/v1/users/{user['id']}").status_code == 404
+    openbaton(nfvo, "project", "delete", project["id"])
+    assert nfvo.api.get(f"/api/v1/projects/{project['id']}").status_code == 404
 
 
 def test_refused_token_requests_carry_oauth_error_and_detail_message(nfvo):

@@ -1,0 +1,292 @@
+"""/vnfpkgm/v1/vnf_packages: ETSI SOL005 VNF package management (the API python-tackerclient speaks).
+
+Callers authenticate with ``Authorization: Bearer <token>``, ``X-Auth-Token: <token>`` (a token
+from POST /oauth/token) or HTTP Basic with an nfvo user's name and password. The project is the
+``project-id`` header (id or name) if given, else the user's default project (see docs/etsi.md).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+from flask import Response, current_app, g, jsonify, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from nfvo.api.problems import problem_response
+from nfvo.api.security import READ_METHODS, ctx
+from nfvo.domain.archive import ArchiveLimits
+from nfvo.domain.csar import CsarArchive
+from nfvo.domain.sol013 import RangeError, byte_range, parse_filter, parse_selection
+from nfvo.errors import BadRequest, Forbidden, NotAcceptable, RangeNotSatisfiable, Unauthenticated
+from nfvo.services import auth, etsi_packages
+from nfvo.streams import CHUNK
+
+blp = Blueprint("vnfpkgm", __name__, url_prefix="/vnfpkgm/v1/vnf_packages",
+                description="ETSI SOL005 VNF package management")
+
+
+def authenticate() -> None:
+    """before_request hook: sets ``g.principal`` from a bearer token, X-Auth-Token or HTTP Basic,
+    in the ``project-id`` project or the user's default one; GUESTs may only read."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    project_ref = request.headers.get("project-id") or None
+    settings = ctx().settings
+    with ctx().session() as session:
+        if scheme.lower() == "bearer" and token.strip():
+            principal = auth.authenticate(session, settings, token.strip(), project_ref)
+        elif scheme.lower() == "basic" and request.authorization:
+            credentials = request.authorization
+            principal = auth.authenticate_password(session, credentials.username or "", credentials.password or "",
+                                                   project_ref)
+        elif request.headers.get("X-Auth-Token", "").strip():
+            principal = auth.authenticate(session, settings, request.headers["X-Auth-Token"].strip(), project_ref)
+        else:
+            raise Unauthenticated("Send 'Authorization: Bearer <token>', 'X-Auth-Token: <token>' (a token from "
+                                  "POST /oauth/token) or HTTP Basic credentials of an nfvo user")
+        if principal.project_id is None:
+            principal = auth.with_default_project(session, principal)
+            if principal is None:
+                raise BadRequest("You have no default project (a project named 'default', or your only project); "
+                                 "send the header 'project-id' (a project id or name)")
+    g.principal = principal
+    if request.method not in READ_METHODS and not principal.can_write:
+        raise Forbidden(f"Role {principal.role} may only read in this project")
+
+
+def _project() -> str:
+    return g.principal.project_id
+
+
+def _links(document: dict) -> dict:
+    """``document`` with the ``_links`` of a VnfPkgInfo."""
+    package_id = document["id"]
+    base = url_for("vnfpkgm.VnfPackageById", package_id=package_id, _external=True)
+    return {**document, "_links": {"self": {"href": base}, "vnfd": {"href": f"{base}/vnfd"},
+                                   "packageContent": {"href": f"{base}/package_content"}}}
+
+
+class CreateVnfPkgInfoRequest(Schema):
+    userDefinedData = fields.Dict(keys=fields.String(), load_default=dict,
+                                  metadata={"description": "kept with the package; vimInstances and vimTypes "
+                                                           "select the VIMs its images go to"})
+
+
+class VnfPkgInfoModifications(Schema):
+    operationalState = fields.String(validate=validate.OneOf(("ENABLED", "DISABLED")))
+    userDefinedData = fields.Dict(keys=fields.String(), metadata={"description": "merged (RFC 7396)"})
+
+    @validates_schema
+    def _something(self, data, **_kwargs):
+        if not data:
+            raise ValidationError("give operationalState or userDefinedData", "operationalState")
+
+
+class UploadVnfPackageFromUriRequest(Schema):
+    addressInformation = fields.String(required=True, metadata={"description": "http(s) URL of the CSAR"})
+    userName = fields.String(metadata={"description": "not supported: a package behind credentials is refused"})
+    password = fields.String(metadata={"description": "not supported"})
+
+    @validates_schema
+    def _no_credentials(self, data, **_kwargs):
+        for key in ("userName", "password"):
+            if key in data:
+                raise ValidationError("credentials for the URL are not supported; use a URL that needs none", key)
+
+
+@blp.route("/", strict_slashes=False)
+class VnfPackages(MethodView):
+    @blp.doc(description="VnfPkgInfo documents, oldest first, one page at a time (Link rel=\"next\"). Query: "
+             "filter (SOL013, e.g. (eq,onboardingState,ONBOARDED)), all_fields, fields, exclude_fields, "
+             "exclude_default, nextpage_opaque_marker.")
+    def get(self):
+        args = request.args.to_dict()
+        conditions = parse_filter(args["filter"], etsi_packages.known_attribute) if "filter" in args else []
+        selection = parse_selection(args, etsi_packages.known_attribute)
+        page = etsi_packages.list_page(ctx(), _project(), conditions, args.get("nextpage_opaque_marker"),
+                                       ctx().settings.vnfpkgm_page_size)
+        answer = jsonify([selection.apply(_links(d), etsi_packages.COMPLEX_ATTRIBUTES) for d in page.items])
+        if page.next_marker:
+            query = urlencode({**args, "nextpage_opaque_marker": page.next_marker})
+            answer.headers["Link"] = f'<{request.base_url}?{query}>; rel="next"'
+        return answer
+
+    @blp.arguments(CreateVnfPkgInfoRequest)
+    @blp.response(201, description="The new VnfPkgInfo (CREATED, DISABLED, NOT_IN_USE); Location names it")
+    def post(self, body):
+        etsi_packages.check_user_defined_data(body["userDefinedData"])
+        document = _links(etsi_packages.create(ctx(), _project(), body["userDefinedData"]))
+        answer = jsonify(document)
+        answer.status_code, answer.headers["Location"] = 201, document["_links"]["self"]["href"]
+        return answer
+
+
+@blp.route("/<package_id>", strict_slashes=False)
+class VnfPackageById(MethodView):
+    @blp.response(200, description="The VnfPkgInfo")
+    def get(self, package_id):
+        return jsonify(_links(etsi_packages.show(ctx(), _project(), package_id)))
+
+    @blp.arguments(VnfPkgInfoModifications, content_type="application/merge-patch+json")
+    @blp.response(200, description="The modifications made")
+    def patch(self, body, package_id):
+        return jsonify(etsi_packages.modify(ctx(), _project(), package_id, body))
+
+    @blp.response(204)
+    def delete(self, package_id):
+        etsi_packages.remove(ctx(), _project(), package_id)
+
+
+def _accepted() -> Response:
+    answer = Response(status=202)
+    answer.headers["Content-Length"] = "0"
+    return answer
+
+
+@blp.route("/<package_id>/package_content", strict_slashes=False)
+class VnfPackageContent(MethodView):
+    @blp.doc(description="The package file (application/zip; application/x-tar for an Open Baton package). "
+             "Range: one byte range, answered with 206; a range outside the file, 416.")
+    def get(self, package_id):
+        package = etsi_packages.stored(ctx(), _project(), package_id)
+        size = package.content.stat().st_size
+        return _ranged(size, package.media_type, lambda start: _file_chunks(package.content, start))
+
+    @blp.doc(description="The CSAR as the body (Content-Type application/zip), streamed to disk; 202, then "
+             "onboarding runs (onboardingState UPLOADING, PROCESSING, then ONBOARDED or ERROR).")
+    @blp.response(202)
+    def put(self, package_id):
+        etsi_packages.receive(ctx(), _project(), package_id, request.stream, current_app.extensions["nfvo.enqueue"])
+        return _accepted()
+
+
+@blp.route("/<package_id>/package_content/upload_from_uri", strict_slashes=False)
+class VnfPackageContentFromUri(MethodView):
+    @blp.arguments(UploadVnfPackageFromUriRequest)
+    @blp.response(202, description="Fetched; onboarding runs")
+    def post(self, body, package_id):
+        etsi_packages.receive_from_uri(ctx(), _project(), package_id, body["addressInformation"],
+                                       current_app.extensions["nfvo.enqueue"])
+        return _accepted()
+
+
+def _accepts(media_type: str) -> bool:
+    header = request.headers.get("Accept", "").strip()
+    return not header or request.accept_mimetypes[media_type] > 0
+
+
+@blp.route("/<package_id>/vnfd", strict_slashes=False)
+class VnfPackageVnfd(MethodView):
+    @blp.doc(description="Accept text/plain: the VNFD when it is one YAML file (the VNFD JSON of an Open Baton "
+             "package); application/zip: the VNFD files (and TOSCA.meta) in a zip; 406 otherwise.")
+    def get(self, package_id):
+        package = etsi_packages.stored(ctx(), _project(), package_id)
+        text, zipped = _accepts("text/plain"), _accepts("application/zip")
+        if package.archive is None:
+            if text:
+                return Response(current_app.json.dumps(package.vnfd_json, indent=2), content_type="text/plain")
+            raise NotAcceptable("The VNFD of an Open Baton package is served only as text/plain (its JSON)")
+        if text and len(package.vnfd_files) == 1:
+            with _archive(package.archive) as archive, archive.open_member(package.vnfd_files[0]) as member:
+                body = member.read()  # a VNFD file, within the archive's text size limit
+            return Response(body, content_type="text/plain")
+        if zipped:
+            return _vnfd_zip(package)
+        if text:
+            raise NotAcceptable(f"The VNFD is in {len(package.vnfd_files)} files; ask for application/zip")
+        raise NotAcceptable("Accept text/plain or application/zip")
+
+
+def _limits() -> ArchiveLimits:
+    settings = ctx().settings
+    return ArchiveLimits(max_members=settings.max_archive_members, max_total_size=settings.max_package_size)
+
+
+def _archive(path, limits: ArchiveLimits | None = None) -> CsarArchive:
+    """The stored CSAR; ``limits`` must be given outside a request (while a response streams)."""
+    return CsarArchive.open(path, limits or _limits())
+
+
+def _vnfd_zip(package: etsi_packages.StoredPackage) -> Response:
+    """A zip of the VNFD files, written to a temporary file and streamed from there."""
+    spool = tempfile.TemporaryFile(dir=ctx().settings.work_dir)
+    with _archive(package.archive) as archive, zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in (*package.zip_extras, *package.vnfd_files):
+            with archive.open_member(name) as member, out.open(name, "w") as target:
+                while chunk := member.read(CHUNK):
+                    target.write(chunk)
+    size = spool.tell()
+    spool.seek(0)
+
+    def chunks() -> Iterator[bytes]:
+        with spool:
+            while chunk := spool.read(CHUNK):
+                yield chunk
+
+    return Response(chunks(), content_type="application/zip", headers={"Content-Length": str(size)})
+
+
+@blp.route("/<package_id>/artifacts/<path:artifact_path>", strict_slashes=False)
+class VnfPackageArtifact(MethodView):
+    @blp.doc(description="One file of the package by its path in the package (any Accept). Range: one byte "
+             "range, 206; outside the file, 416. A path that is not a file of the package: 404.")
+    def get(self, package_id, artifact_path):
+        package = etsi_packages.stored(ctx(), _project(), package_id)
+        name = etsi_packages.artifact_member(package, artifact_path)
+        with _archive(package.archive) as archive:
+            size = archive.size_of(name)
+        media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        limits = _limits()
+        return _ranged(size, media_type, lambda start: _member_chunks(package.archive, name, start, limits))
+
+
+def _ranged(size: int, media_type: str, chunks_from) -> Response:
+    """The whole content (200) or the one byte range the Range header asks for (206); 416 for a
+    range nfvo cannot read or that lies outside the content. ``chunks_from(start)`` yields the
+    content from byte ``start`` on; the answer stops after the range's last byte."""
+    try:
+        wanted = byte_range(request.headers.get("Range"), size)
+    except RangeError as exc:
+        answer = problem_response(RangeNotSatisfiable(str(exc)).to_problem())
+        answer.headers["Content-Range"] = f"bytes */{size}"
+        return answer
+    first, last = wanted if wanted else (0, size - 1)
+    length = last - first + 1 if size else 0
+
+    def body() -> Iterator[bytes]:
+        left = length
+        for chunk in chunks_from(first):
+            if left <= 0:
+                break
+            yield chunk[:left]
+            left -= len(chunk)
+
+    headers = {"Content-Length": str(length), "Accept-Ranges": "bytes"}
+    if wanted:
+        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+    # the exact media type: python-tackerclient compares Content-Type with "application/zip"
+    return Response(body(), status=206 if wanted else 200, content_type=media_type, headers=headers)
+
+
+def _file_chunks(path, start: int) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        f.seek(start)
+        while chunk := f.read(CHUNK):
+            yield chunk
+
+
+def _member_chunks(path, name: str, start: int, limits: ArchiveLimits) -> Iterator[bytes]:
+    with _archive(path, limits) as archive, archive.open_member(name) as member:
+        skip = start
+        while skip > 0:
+            skipped = len(member.read(min(CHUNK, skip)))
+            if not skipped:
+                return
+            skip -= skipped
+        while chunk := member.read(CHUNK):
+            yield chunk
