@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import ipaddress
 import os
@@ -535,7 +536,8 @@ def _pool_for(target: _Target, ip: IPAddress, timeout: urllib3.Timeout, deadline
     return pool
 
 
-def _get(target: _Target, addresses: list[IPAddress], policy: FetchPolicy, deadline: _Deadline):
+def _get(target: _Target, addresses: list[IPAddress], policy: FetchPolicy, deadline: _Deadline,
+         authorization: str | None = None):
     """GET ``target`` from the first checked address that accepts the connection."""
     headers = {
         "Host": target.host_header,
@@ -544,6 +546,8 @@ def _get(target: _Target, addresses: list[IPAddress], policy: FetchPolicy, deadl
         "Accept-Encoding": "identity",
         "Connection": "close",
     }
+    if authorization:
+        headers["Authorization"] = authorization
     last_error: Exception | None = None
     for ip in addresses:
         remaining = deadline.deadline - time.monotonic()
@@ -584,20 +588,27 @@ def _get(target: _Target, addresses: list[IPAddress], policy: FetchPolicy, deadl
     raise _failed(target.url, f"cannot connect ({last_error})")
 
 
-def _open_stream(url: str, policy: FetchPolicy) -> HttpStream:
+def _open_stream(url: str, policy: FetchPolicy, basic_auth: tuple[str, str] | None) -> HttpStream:
     deadline = _Deadline(time.monotonic() + policy.total_timeout)
     try:
-        return _follow_redirects(url, policy, deadline)
+        return _follow_redirects(url, policy, deadline, basic_auth)
     except BaseException:
         deadline.cancel()
         raise
 
 
-def _follow_redirects(url: str, policy: FetchPolicy, deadline: _Deadline) -> HttpStream:
-    current = url
+def _follow_redirects(url: str, policy: FetchPolicy, deadline: _Deadline,
+                      basic_auth: tuple[str, str] | None = None) -> HttpStream:
+    current, origin = url, None
+    authorization = None
+    if basic_auth is not None:
+        authorization = "Basic " + base64.b64encode(":".join(basic_auth).encode()).decode()
     for _hop in range(policy.max_redirects + 1):
         target, addresses = _check_target(current, policy, HTTP_SCHEMES)
-        response, pool = _get(target, addresses, policy, deadline)
+        origin = origin or (target.scheme, target.host, target.port)
+        # Credentials go only to the origin they were given for, never to a host a redirect names.
+        same_origin = (target.scheme, target.host, target.port) == origin
+        response, pool = _get(target, addresses, policy, deadline, authorization if same_origin else None)
         try:
             status = response.status
             if status in _REDIRECTS:
@@ -627,8 +638,11 @@ def _follow_redirects(url: str, policy: FetchPolicy, deadline: _Deadline) -> Htt
 
 
 @contextmanager
-def open_http(url: str, policy: FetchPolicy) -> Iterator[HttpStream]:
+def open_http(url: str, policy: FetchPolicy, *, basic_auth: tuple[str, str] | None = None) -> Iterator[HttpStream]:
     """Stream a GET of ``url``; the stream is closed on exit.
+
+    ``basic_auth`` (user name, password) is sent as HTTP Basic to the origin (scheme, host,
+    port) of ``url`` only, not to another origin a redirect leads to.
 
     Redirects (301/302/303/307/308) are followed by hand, at most
     ``policy.max_redirects``, every hop checked by :func:`check_url` before any
@@ -641,7 +655,7 @@ def open_http(url: str, policy: FetchPolicy) -> Iterator[HttpStream]:
     Non-2xx answers and connection or time-outs raise :class:`FetchFailed` naming the
     URL; a Content-Length over ``max_bytes`` raises :class:`TooLarge` at once.
     """
-    stream = _open_stream(url, policy)
+    stream = _open_stream(url, policy, basic_auth)
     try:
         yield stream
     finally:

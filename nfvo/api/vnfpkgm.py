@@ -89,14 +89,14 @@ class VnfPkgInfoModifications(Schema):
 
 class UploadVnfPackageFromUriRequest(Schema):
     addressInformation = fields.String(required=True, metadata={"description": "http(s) URL of the CSAR"})
-    userName = fields.String(metadata={"description": "not supported: a package behind credentials is refused"})
-    password = fields.String(metadata={"description": "not supported"})
+    userName = fields.String(metadata={"description": "HTTP Basic user name for the URL (sent to its origin only)"})
+    password = fields.String(load_only=True, metadata={"description": "HTTP Basic password; never stored"})
 
     @validates_schema
-    def _no_credentials(self, data, **_kwargs):
-        for key in ("userName", "password"):
-            if key in data:
-                raise ValidationError("credentials for the URL are not supported; use a URL that needs none", key)
+    def _both_or_neither(self, data, **_kwargs):
+        if ("userName" in data) != ("password" in data):
+            missing = "password" if "userName" in data else "userName"
+            raise ValidationError("give userName and password together", missing)
 
 
 @blp.route("/", strict_slashes=False)
@@ -170,8 +170,9 @@ class VnfPackageContentFromUri(MethodView):
     @blp.arguments(UploadVnfPackageFromUriRequest)
     @blp.response(202, description="Fetched; onboarding runs")
     def post(self, body, package_id):
+        credentials = (body["userName"], body["password"]) if "userName" in body else None
         etsi_packages.receive_from_uri(ctx(), _project(), package_id, body["addressInformation"],
-                                       current_app.extensions["nfvo.enqueue"])
+                                       current_app.extensions["nfvo.enqueue"], basic_auth=credentials)
         return _accepted()
 
 

@@ -292,14 +292,16 @@ def receive(ctx: Context, project_id: str, package_id: str, stream: BinaryIO, en
     _submit(ctx, project_id, package_id, packages.Received(path, "package.zip", digest.hexdigest(), size), enqueue)
 
 
-def receive_from_uri(ctx: Context, project_id: str, package_id: str, url: str, enqueue: Callable[[str], None]) -> None:
+def receive_from_uri(ctx: Context, project_id: str, package_id: str, url: str, enqueue: Callable[[str], None],
+                     basic_auth: tuple[str, str] | None = None) -> None:
     """Fetches the CSAR at ``url`` (nfvo's link policy, NFVO_MAX_PACKAGE_SIZE, time limits) and
     starts its onboarding job. A link the policy refuses raises FetchRefused and leaves the package
-    CREATED; a fetch that fails once started makes it ERROR (and raises)."""
+    CREATED; a fetch that fails once started makes it ERROR (and raises). ``basic_auth`` (user
+    name, password) is sent as HTTP Basic to the URL's own origin only, and never stored."""
     check_link(url, ctx.fetch_policy)
     _start_upload(ctx, project_id, package_id)
     try:
-        received = packages.download(ctx, url, progress=_Heartbeat(ctx, package_id))
+        received = packages.download(ctx, url, progress=_Heartbeat(ctx, package_id), basic_auth=basic_auth)
     except BaseException as exc:
         _fail_upload(ctx, package_id, exc)
         raise

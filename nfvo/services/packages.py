@@ -40,17 +40,18 @@ class Received:
     size: int
 
 
-def download(ctx: Context, link: str, *, progress: Callable[[], None] | None = None) -> Received:
+def download(ctx: Context, link: str, *, progress: Callable[[], None] | None = None,
+             basic_auth: tuple[str, str] | None = None) -> Received:
     """Streams the package at ``link`` into the uploads directory, hashing it on the way, as
     if it had been uploaded. nfvo's link policy applies (NFVO_FETCH_ALLOW, no private
     addresses, timeouts), and NFVO_MAX_PACKAGE_SIZE bounds it (TooLarge). FetchRefused or
     FetchFailed name the link; nothing is left behind when it fails. ``progress`` is called
-    after every chunk."""
+    after every chunk; ``basic_auth`` (user name, password) is sent to the link's own origin only."""
     policy = dataclasses.replace(ctx.fetch_policy, max_bytes=ctx.settings.max_package_size)
     path = ctx.settings.uploads_dir / f"{uuid.uuid4()}.upload"
     digest, size = hashlib.sha256(), 0
     try:
-        with open_http(link, policy) as stream, os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
+        with open_http(link, policy, basic_auth=basic_auth) as stream, os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
                                                           "wb") as out:
             while chunk := stream.read(CHUNK):
                 digest.update(chunk)

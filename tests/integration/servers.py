@@ -41,6 +41,29 @@ def redirect(location: str, status: int = 302) -> Route:
     return route
 
 
+def basic_auth_required(user: str, password: str, body: bytes, seen: list[str | None] | None = None) -> Route:
+    """Answer ``body`` to HTTP Basic ``user``:``password``, 401 otherwise; every request's
+    Authorization header (None when absent) is appended to ``seen``."""
+    import base64
+
+    expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    def route(handler: SimpleHTTPRequestHandler) -> None:
+        given = handler.headers.get("Authorization")
+        if seen is not None:
+            seen.append(given)
+        ok = given == expected
+        handler.send_response(200 if ok else 401)
+        handler.send_header("Content-Length", str(len(body) if ok else 0))
+        if not ok:
+            handler.send_header("WWW-Authenticate", 'Basic realm="packages"')
+        handler.end_headers()
+        if ok:
+            handler.wfile.write(body)
+
+    return route
+
+
 def status(code: int, body: bytes = b"") -> Route:
     """Answer ``code`` with ``body``."""
 

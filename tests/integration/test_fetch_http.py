@@ -16,6 +16,7 @@ from nfvo.fetch import FetchPolicy, open_http
 
 try:
     from servers import (
+        basic_auth_required,
         endless,
         free_port,
         hold_until_hangup,
@@ -28,6 +29,7 @@ try:
     )
 except ImportError:  # collected as a package
     from tests.integration.servers import (
+        basic_auth_required,
         endless,
         free_port,
         hold_until_hangup,
@@ -299,3 +301,20 @@ def test_https_connects_to_the_checked_ip_with_the_name_for_sni_and_verification
             with open_http(url, FetchPolicy(allow=("localhost",), connect_timeout=2, read_timeout=5)):
                 pass
     assert names == ["localhost"]
+
+
+def test_basic_auth_goes_to_the_links_origin_only(tmp_path):
+    seen_here, seen_there = [], []
+    with serve_http(tmp_path, {"/there": basic_auth_required("u", "p", b"other", seen_there)}) as there, \
+            serve_http(tmp_path, {"/pkg": basic_auth_required("u", "p", b"payload", seen_here),
+                                  "/away": redirect(f"{there}/there")}) as here:
+        with open_http(f"{here}/pkg", LOOPBACK, basic_auth=("u", "p")) as stream:
+            assert stream.read() == b"payload"
+        with pytest.raises(FetchFailed, match="401"):
+            with open_http(f"{here}/pkg", LOOPBACK, basic_auth=("u", "wrong")):
+                pass
+        with pytest.raises(FetchFailed, match="401"):  # the other origin never sees the credentials
+            with open_http(f"{here}/away", LOOPBACK, basic_auth=("u", "p")):
+                pass
+    assert seen_there == [None]
+    assert seen_here[0].startswith("Basic ") and len(seen_here) == 2

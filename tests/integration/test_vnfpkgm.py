@@ -17,7 +17,7 @@ import requests
 from tests.csar_builder import build, example_files, self_signed, sign_manifest, with_manifest
 from tests.integration.harness import assert_problem, embedded_nfvo, make_tar
 from tests.integration.harness import example_files as openbaton_files
-from tests.integration.servers import serve_http
+from tests.integration.servers import basic_auth_required, serve_http
 
 pytestmark = pytest.mark.integration
 
@@ -305,6 +305,26 @@ def test_upload_from_uri_fetches_and_onboards(nfvo, tmp_path):
     assert wait_onboarding(nfvo, package["id"])["onboardingState"] == "ONBOARDED"
 
 
+def test_upload_from_uri_with_credentials(nfvo, tmp_path):
+    body = build(tmp_path / "pkg.zip", csar_files()).read_bytes()
+    seen = []
+    with serve_http(tmp_path, {"/private/pkg.zip": basic_auth_required("vendor", "s3cret-pw", body, seen)}) as url:
+        package = create(nfvo)
+        uri = f"{BASE}/{package['id']}/package_content/upload_from_uri"
+        answer = nfvo.api.post_json(uri, {"addressInformation": f"{url}/private/pkg.zip", "userName": "vendor",
+                                          "password": "s3cret-pw"})
+        assert answer.status_code == 202, answer.text
+        assert wait_onboarding(nfvo, package["id"])["onboardingState"] == "ONBOARDED"
+        refused = create(nfvo)
+        assert_problem(nfvo.api.post_json(f"{BASE}/{refused['id']}/package_content/upload_from_uri",
+                                          {"addressInformation": f"{url}/private/pkg.zip", "userName": "vendor",
+                                           "password": "wrong"}), 422, "fetch-failed")
+    assert len(seen) == 2
+    shown = json.dumps(nfvo.api.get(f"{BASE}/{package['id']}", params={"all_fields": ""}).json())
+    assert "s3cret-pw" not in shown and "s3cret-pw" not in json.dumps(nfvo.api.get(f"{BASE}/{refused['id']}",
+                                                                                  params={"all_fields": ""}).json())
+
+
 def test_upload_from_uri_refuses_private_addresses_and_reports_failed_fetches(nfvo, tmp_path):
     package = create(nfvo)
     uri = f"{BASE}/{package['id']}/package_content/upload_from_uri"
@@ -312,7 +332,7 @@ def test_upload_from_uri_refuses_private_addresses_and_reports_failed_fetches(nf
         assert_problem(nfvo.api.post_json(uri, {"addressInformation": link}), 422, "fetch-refused")
     assert nfvo.api.get(f"{BASE}/{package['id']}").json()["onboardingState"] == "CREATED"
     problem = assert_problem(nfvo.api.post_json(uri, {"addressInformation": "http://x", "userName": "u"}), 422)
-    assert [e["pointer"] for e in problem["errors"]] == ["/userName"]
+    assert [e["pointer"] for e in problem["errors"]] == ["/password"]
     assert_problem(nfvo.api.post_json(uri, {}), 422, "validation-failed")
 
     with serve_http(tmp_path) as url:
