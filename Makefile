@@ -26,7 +26,7 @@ run: install
 	trap 'kill $$pid 2>/dev/null' INT TERM EXIT; \
 	export NFVO_URL=http://$(HOST):$(PORT); \
 	$(BIN)/nfvo client wait && \
-	for d in examples/*/; do [ -d "$$d/TOSCA-Metadata" ] && continue; $(BIN)/nfvo package upload --skip-duplicate "$$d" || exit 1; done && \
+	for d in examples/*/; do $(BIN)/nfvo package upload --skip-duplicate "$$d" || exit 1; done && \
 	echo "nfvo is running at http://$(HOST):$(PORT) (Ctrl-C stops it); API docs: http://$(HOST):$(PORT)/api/ui" && \
 	wait $$pid
 

@@ -112,15 +112,28 @@ def package_build(directory: Path, output: Path | None) -> None:
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--skip-duplicate", is_flag=True, help="A package that is already onboarded is not an error.")
 def package_upload(path: Path, skip_duplicate: bool) -> None:
-    """Onboard a package (a .tar, or a directory that is tarred first) and print its VNFD summary."""
+    """Onboard a package and print its summary: an Open Baton .tar (or a directory that is tarred
+    first) through /api/v1, or an ETSI SOL004 CSAR zip (or CSAR directory, zipped first) through
+    /vnfpkgm/v1."""
     from nfvo.client import Client, ClientError, build_package
+    from nfvo.domain.csar import build_csar, is_zip
+    from nfvo.validate import is_csar_directory
 
+    client = Client(config.load_client())
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            if path.is_dir() and is_csar_directory(path) or path.is_file() and is_zip(path):
+                csar = build_csar(path, Path(tmp) / f"{path.name}.csar") if path.is_dir() else path
+                info = client.onboard_csar(csar)
+                click.echo(f"onboarded {info['vnfProductName']} {info['vnfSoftwareVersion']} (provider "
+                           f"{info['vnfProvider']}): VNF package {info['id']}, vnfdId {info['vnfdId']}")
+                return
             tar = build_package(path, Path(tmp) / f"{path.name}.tar") if path.is_dir() else path
-            vnfd = Client(config.load_client()).upload_package(tar)
+            vnfd = client.upload_package(tar)
     except ClientError as exc:
         if skip_duplicate and exc.problem.get("type", "").endswith("/duplicate-package"):
+            if exc.package_id:  # the CSAR package made for this attempt, in ERROR
+                client.delete(f"/vnfpkgm/v1/vnf_packages/{exc.package_id}")
             click.echo(f"{path}: already onboarded")
             return
         raise click.ClickException(f"{path}: {exc}") from None

@@ -14,11 +14,22 @@ from nfvo.config import ClientSettings
 
 
 class ClientError(Exception):
-    """The service answered with a problem (``problem`` holds it), or could not be reached."""
+    """The service answered with a problem (``problem`` holds it), or could not be reached;
+    ``package_id`` names the package a failed onboarding left behind, if any."""
 
-    def __init__(self, message: str, problem: dict | None = None):
+    def __init__(self, message: str, problem: dict | None = None, package_id: str | None = None):
         super().__init__(message)
         self.problem = problem or {}
+        self.package_id = package_id
+
+
+def problem_text(problem: dict) -> str:
+    """A problem document as lines: title and detail, then each error with file:line and pointer."""
+    lines = [f"{problem.get('title')}: {problem.get('detail')}"]
+    for e in problem.get("errors", []):
+        where = ":".join(str(e[k]) for k in ("file", "line") if e.get(k) is not None)
+        lines.append(f"  {where} {e.get('pointer', '')} {e['message']}".rstrip())
+    return "\n".join(lines)
 
 
 def build_package(directory: Path, out: Path) -> Path:
@@ -68,11 +79,7 @@ class Client:
                 problem = answer.json()
             except ValueError:
                 raise ClientError(f"HTTP {answer.status_code}: {answer.text[:500]}") from None
-            lines = [f"{problem.get('title')}: {problem.get('detail')}"]
-            for e in problem.get("errors", []):
-                where = ":".join(str(e[k]) for k in ("file", "line") if e.get(k) is not None)
-                lines.append(f"  {where} {e.get('pointer', '')} {e['message']}".rstrip())
-            raise ClientError("\n".join(lines), problem)
+            raise ClientError(problem_text(problem), problem)
         return answer.json() if answer.content else None
 
     def get(self, path: str):
@@ -85,3 +92,28 @@ class Client:
             answer = self._http.post(f"{self.settings.url}/api/v1/vnf-packages", data=body, timeout=self.timeout,
                                      headers={**self._headers(), "Content-Type": body.content_type})
         return self._check(answer)
+
+    def onboard_csar(self, path: Path, poll: float = 0.2) -> dict:
+        """Onboards the CSAR zip at ``path`` through /vnfpkgm/v1 (create, stream the content, wait)
+        and returns its VnfPkgInfo. ClientError with the onboarding problem when it ends in ERROR;
+        the package then stays, in ERROR, for inspection."""
+        base = f"{self.settings.url}/vnfpkgm/v1/vnf_packages"
+        package = self._check(self._http.post(base, json={"userDefinedData": {}}, headers=self._headers(), timeout=60))
+        with open(path, "rb") as f:
+            self._check(self._http.put(f"{base}/{package['id']}/package_content", data=f, timeout=self.timeout,
+                                       headers={**self._headers(), "Content-Type": "application/zip"}))
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            info = self._check(self._http.get(f"{base}/{package['id']}", params={"all_fields": ""},
+                                              headers=self._headers(), timeout=60))
+            if info["onboardingState"] == "ONBOARDED":
+                return info
+            if info["onboardingState"] == "ERROR":
+                problem = info.get("onboardingFailureDetails") or {}
+                raise ClientError(problem_text(problem), problem, package_id=package["id"])
+            time.sleep(poll)
+        raise ClientError(f"package {package['id']} is still onboarding after {self.timeout:.0f} s")
+
+    def delete(self, path: str) -> None:
+        self._check(self._http.delete(f"{self.settings.url}{path}", headers=self._headers(), timeout=60))
+

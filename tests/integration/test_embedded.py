@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.integration.harness import NFVO, assert_problem, embedded_nfvo, example_files, make_tar
+from tests.integration.harness import NFVO, ROOT, assert_problem, embedded_nfvo, example_files, make_tar
 from tests.integration.servers import free_port, make_git_repo, serve_git
 
 pytestmark = pytest.mark.integration
@@ -236,6 +236,26 @@ def test_cli_builds_and_uploads_a_package_directory_and_skips_duplicates(nfvo, t
 
     listed = subprocess.run([NFVO, "package", "list"], env=env, capture_output=True, text=True)
     assert any(line.split()[1] == "iperf-cli" for line in listed.stdout.splitlines())
+
+
+def test_cli_uploads_a_csar_directory_through_vnfpkgm(nfvo, tmp_path):
+    env = {**nfvo.env, "NFVO_URL": nfvo.url, "NFVO_PASSWORD": "test-admin-pw"}
+    directory = ROOT / "examples" / "csar-iperf"
+    first = subprocess.run([NFVO, "package", "upload", str(directory)], env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("onboarded iperf-server 3.9 (provider FOKUS): VNF package "), first.stdout
+    package_id = first.stdout.split("VNF package ")[1].split(",")[0]
+    info = nfvo.api.get(f"/vnfpkgm/v1/vnf_packages/{package_id}").json()
+    assert (info["onboardingState"], info["packageFormat"]) == ("ONBOARDED", "etsi-sol004")
+
+    again = subprocess.run([NFVO, "package", "upload", str(directory)], env=env, capture_output=True, text=True)
+    assert again.returncode == 1 and "already onboarded" in again.stderr, again.stderr
+    skipped = subprocess.run([NFVO, "package", "upload", "--skip-duplicate", str(directory)], env=env,
+                             capture_output=True, text=True)
+    assert skipped.returncode == 0 and "already onboarded" in skipped.stdout
+    states = sorted(p["onboardingState"] for p in nfvo.api.get("/vnfpkgm/v1/vnf_packages").json()
+                    if p.get("packageFormat") != "openbaton")
+    assert states == ["ERROR", "ONBOARDED"]  # the plain retry's package stays for inspection, the skipped one not
 
 
 def test_images_map_onboards_every_image_and_fills_every_empty_vdu(nfvo, local_vim, tmp_path):
