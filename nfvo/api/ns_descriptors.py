@@ -25,13 +25,13 @@ class NsDescriptors(MethodView):
         return jsonify(nsds.create_nsd(ctx(), project_id(), json_document()).body), 201
 
 
-class MarketDownload(Schema):
+class NsdMarketDownload(Schema):
     link = fields.String(required=True, metadata={"description": "http(s) URL of an NSD JSON document"})
 
 
 @blp.route("/marketdownload", strict_slashes=False)
 class NsDescriptorMarketDownload(MethodView):
-    @blp.arguments(MarketDownload)
+    @blp.arguments(NsdMarketDownload)
     @blp.response(201, description="The stored NSD JSON, as for POST /api/v1/ns-descriptors")
     def post(self, body):
         return jsonify(nsds.download_nsd(ctx(), project_id(), body["link"]).body), 201

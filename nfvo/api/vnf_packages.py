@@ -36,7 +36,7 @@ def _submit_upload(project: str):
     return job
 
 
-class MarketDownload(Schema):
+class PackageMarketDownload(Schema):
     link = fields.String(required=True, metadata={"description": "http(s) URL of an Open Baton .tar or .tar.gz"})
 
 
@@ -85,7 +85,7 @@ class VnfPackages(MethodView):
 
 @blp.route("/marketdownload", strict_slashes=False)
 class VnfPackageMarketDownload(MethodView):
-    @blp.arguments(MarketDownload)
+    @blp.arguments(PackageMarketDownload)
     @blp.response(200, description="{\"id\": package id} once onboarded (Open Baton behaviour); with "
                   "'Prefer: respond-async', 202 and a Location header to follow the job")
     @blp.alt_response(202, description="Accepted; see Location")
