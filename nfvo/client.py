@@ -95,13 +95,17 @@ class Client:
 
     def onboard_csar(self, path: Path, poll: float = 0.2) -> dict:
         """Onboards the CSAR zip at ``path`` through /vnfpkgm/v1 (create, stream the content, wait)
-        and returns its VnfPkgInfo. ClientError with the onboarding problem when it ends in ERROR;
-        the package then stays, in ERROR, for inspection."""
+        and returns its VnfPkgInfo. ClientError when it fails after the package was created: it
+        then names the package (``package_id``), which stays (in ERROR once onboarding failed)."""
         base = f"{self.settings.url}/vnfpkgm/v1/vnf_packages"
         package = self._check(self._http.post(base, json={"userDefinedData": {}}, headers=self._headers(), timeout=60))
-        with open(path, "rb") as f:
-            self._check(self._http.put(f"{base}/{package['id']}/package_content", data=f, timeout=self.timeout,
-                                       headers={**self._headers(), "Content-Type": "application/zip"}))
+        try:
+            with open(path, "rb") as f:
+                self._check(self._http.put(f"{base}/{package['id']}/package_content", data=f, timeout=self.timeout,
+                                           headers={**self._headers(), "Content-Type": "application/zip"}))
+        except ClientError as exc:
+            exc.package_id = package["id"]
+            raise
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             info = self._check(self._http.get(f"{base}/{package['id']}", params={"all_fields": ""},

@@ -185,7 +185,7 @@ class VnfdQuery(Schema):
     vendor = fields.String()
     name = fields.String()
     version = fields.String()
-    page = fields.Integer(validate=validate.Range(min=0),
+    page = fields.Integer(validate=validate.Range(0, 10**9),
                           metadata={"description": "0-based page; without page and size the whole list"})
     size = fields.Integer(validate=validate.Range(1, MAX_PAGE_SIZE),
                           metadata={"description": f"page size, default {DEFAULT_PAGE_SIZE} when page is given"})

@@ -97,6 +97,8 @@ class UploadVnfPackageFromUriRequest(Schema):
         if ("userName" in data) != ("password" in data):
             missing = "password" if "userName" in data else "userName"
             raise ValidationError("give userName and password together", missing)
+        if ":" in data.get("userName", ""):
+            raise ValidationError("HTTP Basic user names cannot contain ':'", "userName")
 
 
 @blp.route("/", strict_slashes=False)
@@ -216,11 +218,15 @@ def _archive(path, limits: ArchiveLimits | None = None) -> CsarArchive:
 def _vnfd_zip(package: etsi_packages.StoredPackage) -> Response:
     """A zip of the VNFD files, written to a temporary file and streamed from there."""
     spool = tempfile.TemporaryFile(dir=ctx().settings.work_dir)
-    with _archive(package.archive) as archive, zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as out:
-        for name in (*package.zip_extras, *package.vnfd_files):
-            with archive.open_member(name) as member, out.open(name, "w") as target:
-                while chunk := member.read(CHUNK):
-                    target.write(chunk)
+    try:
+        with _archive(package.archive) as archive, zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as out:
+            for name in (*package.zip_extras, *package.vnfd_files):
+                with archive.open_member(name) as member, out.open(name, "w") as target:
+                    while chunk := member.read(CHUNK):
+                        target.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
     size = spool.tell()
     spool.seek(0)
 

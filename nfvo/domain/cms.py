@@ -139,7 +139,12 @@ class SignedData:
         """
         found = None
         for signer in self.signers:
-            cert = _certificate_of(signer.sid, self.certificates + tuple(certificates))
+            try:
+                cert = _certificate_of(signer.sid, self.certificates + tuple(certificates))
+            except CmsError:
+                raise
+            except (IndexError, ValueError) as exc:  # a malformed signer identifier
+                raise CmsError(f"the signer identifier is malformed ({exc})") from None
             if signer.signed_attributes is not None:
                 if signer.message_digest != digest:
                     raise CmsError("the signed content digest differs: the signed file was changed")

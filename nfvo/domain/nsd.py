@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from nfvo.domain.openbaton import vnfd_issues
+from nfvo.domain.openbaton import identity_length_issues, vnfd_issues
 from nfvo.errors import Issue
 
 
@@ -81,6 +81,7 @@ def check_nsd(data: Any) -> tuple[NsdDraft | None, list[Issue]]:
     for key in ("vendor", "version"):
         if key in data and not isinstance(data[key], str):
             issues.append(Issue("must be a string", pointer=f"/{key}"))
+    issues.extend(identity_length_issues(data))
 
     entries: list[Reference | Inline] = []
     before = len(issues)

@@ -362,7 +362,19 @@ def vnfd_issues(data: Any) -> list[Issue]:
     if isinstance(data, dict):
         issues.extend(Issue(f"'{key}' is required", pointer=f"/{key}")
                       for key in ("vendor", "version") if key not in data)
+        issues.extend(identity_length_issues(data))
     return list(dict.fromkeys(issues))
+
+
+#: the longest name, vendor and version a catalogue entry may have
+IDENTITY_LIMITS = (("name", 255), ("vendor", 255), ("version", 64))
+
+
+def identity_length_issues(data: dict) -> list[Issue]:
+    """An issue for each of ``name``, ``vendor``, ``version`` longer than IDENTITY_LIMITS allow."""
+    return [Issue(f"may be at most {limit} characters long", pointer=f"/{key}")
+            for key, limit in IDENTITY_LIMITS
+            if isinstance(data.get(key), str | int | float) and len(str(data[key])) > limit]
 
 
 def _check_vnfd(doc: SourceDoc, metadata: Metadata | None, issues: list[Issue]) -> dict | None:

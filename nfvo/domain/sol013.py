@@ -228,7 +228,7 @@ class RangeError(ValueError):
     """A Range header that cannot be read, or no part of which lies within the content."""
 
 
-_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
+_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d{0,19})\s*-\s*(\d{0,19})\s*$")  # 19 digits: beyond any file size
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:

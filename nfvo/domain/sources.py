@@ -311,7 +311,30 @@ def load_json(text: str, file: str) -> SourceDoc:
                 pointer = child_pointer(where[id(obj)], key)
                 issues.append(Issue(f"duplicate key {key!r}", file, lines.get(pointer), pointer))
         raise _failed(file, "JSON", issues)
+    if "\\u0000" in text or "\x00" in text:
+        nul = [Issue("NUL characters (\\u0000) are not allowed in text", file, lines.get(p), p)
+               for p in _pointers_with_nul(data)]
+        if nul:
+            raise _failed(file, "JSON", nul)
     return SourceDoc(file, data, lines)
+
+
+def _pointers_with_nul(data: Any) -> list[str]:
+    """Pointers of the strings (keys: the member itself) that hold a NUL character, in document order."""
+    found, todo = [], [(data, "")]
+    while todo:
+        value, pointer = todo.pop()
+        if isinstance(value, str) and "\x00" in value:
+            found.append(pointer)
+        elif isinstance(value, dict):
+            for key, item in reversed(list(value.items())):
+                child = child_pointer(pointer, key)
+                if "\x00" in key:
+                    found.append(child)
+                todo.append((item, child))
+        elif isinstance(value, list):
+            todo.extend((item, child_pointer(pointer, i)) for i, item in reversed(list(enumerate(value))))
+    return found
 
 
 def _first_too_deep(data: Any) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -41,6 +42,18 @@ def _serializer(settings: Settings, kind: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_key, salt=f"nfvo-{kind}-token")
 
 
+@functools.cache
+def _unknown_user_hash() -> str:
+    return generate_password_hash("no such user")
+
+
+def _password_matches(user: User | None, password: str) -> bool:
+    """Whether ``user`` exists, is enabled and has ``password``. An unknown user costs one hash
+    check too, so that the time of an answer does not tell which user names exist."""
+    matches = check_password_hash(user.password_hash if user is not None else _unknown_user_hash(), password)
+    return user is not None and user.enabled and matches
+
+
 def _stamp(user: User) -> str:
     """Changes whenever the user's password does: a new password ends every earlier token."""
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
@@ -62,7 +75,7 @@ def issue_tokens(settings: Settings, user: User) -> dict:
 
 def password_grant(session: Session, settings: Settings, username: str, password: str) -> dict:
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.enabled or not check_password_hash(user.password_hash, password):
+    if not _password_matches(user, password):
         raise InvalidCredentials("Bad username or password")
     return issue_tokens(settings, user)
 
@@ -109,7 +122,7 @@ def authenticate_password(session: Session, username: str, password: str, projec
     """The caller of HTTP Basic credentials, scoped like :func:`authenticate`; InvalidCredentials
     for an unknown user, a wrong password or a disabled user."""
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.enabled or not check_password_hash(user.password_hash, password):
+    if not _password_matches(user, password):
         raise InvalidCredentials("Bad username or password")
     return _scoped(session, user, project_ref)
 

@@ -7,11 +7,12 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from nfvo.config import Settings
 from nfvo.db.session import session_factory
-from nfvo.errors import NotFound
+from nfvo.errors import Issue, NotFound, ValidationFailed
 from nfvo.fetch import FetchPolicy
 
 
@@ -21,9 +22,16 @@ class Context:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session committed on success, rolled back on any error."""
-        with session_factory(self.settings.database_url).begin() as session:
-            yield session
+        """A session committed on success, rolled back on any error. A value the database cannot
+        store (too long for its column, a NUL character) is ValidationFailed, never a crash: the
+        checks before should have named the field, this is the last line."""
+        try:
+            with session_factory(self.settings.database_url).begin() as session:
+                yield session
+        except DataError as exc:
+            reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "not storable"
+            raise ValidationFailed(f"A value cannot be stored: {reason}",
+                                   errors=[Issue(f"a value cannot be stored: {reason}")]) from None
 
     def check(self) -> None:
         """Fails with SystemExit naming the setting when the configuration cannot work."""

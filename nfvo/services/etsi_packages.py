@@ -122,9 +122,11 @@ def _marker(order: tuple[str, str]) -> str:
 
 def _read_marker(marker: str) -> tuple[str, str]:
     try:
+        if len(marker) > 512:  # nfvo's markers are short; a long one is not ours
+            raise ValueError(marker)
         created, package_id = json.loads(base64.urlsafe_b64decode(marker + "=" * (-len(marker) % 4)))
         return str(created), str(package_id)
-    except (binascii.Error, ValueError, TypeError):
+    except (binascii.Error, ValueError, TypeError, RecursionError):
         raise BadRequest("nextpage_opaque_marker is not one nfvo made; follow the Link rel=\"next\" header",
                          errors=[Issue("unknown marker", pointer="/nextpage_opaque_marker")]) from None
 
@@ -352,23 +354,36 @@ def _start_upload(ctx: Context, project_id: str, package_id: str) -> None:
 
 
 def _fail_upload(ctx: Context, package_id: str, exc: BaseException) -> None:
+    """An UPLOADING package becomes ERROR with the problem of ``exc`` (any other state is left alone)."""
     error = exc if isinstance(exc, NfvoError) else NfvoError("Receiving the package content failed")
     with ctx.transaction() as session:
-        session.execute(update(EtsiPackage).where(EtsiPackage.id == package_id)
+        session.execute(update(EtsiPackage).where(EtsiPackage.id == package_id,
+                                                  EtsiPackage.onboarding_state == "UPLOADING")
                         .values(onboarding_state="ERROR", failure=error.to_problem(), updated_at=utcnow()))
 
 
 def _submit(ctx: Context, project_id: str, package_id: str, received: packages.Received,
             enqueue: Callable[[str], None]) -> None:
     """PROCESSING with a new onboarding job, committed together; the job is enqueued after the commit
-    (a lost message is recovered by the workers' sweep, as for every job)."""
-    with ctx.transaction() as session:
-        job = Job(project_id=project_id, kind=CSAR_JOB, upload_path=str(received.path), filename=received.filename,
-                  sha256=received.sha256, size=received.size, package_id=package_id)
-        session.add(job)
-        session.flush()
-        session.execute(update(EtsiPackage).where(EtsiPackage.id == package_id)
-                        .values(onboarding_state="PROCESSING", job_id=job.id, updated_at=utcnow()))
+    (a lost message is recovered by the workers' sweep, as for every job). Only a package still
+    UPLOADING moves on: one that was deleted, or declared interrupted meanwhile, raises
+    UploadInterrupted, and the received file is removed."""
+    try:
+        with ctx.transaction() as session:
+            job = Job(project_id=project_id, kind=CSAR_JOB, upload_path=str(received.path),
+                      filename=received.filename, sha256=received.sha256, size=received.size, package_id=package_id)
+            session.add(job)
+            session.flush()
+            moved = session.execute(
+                update(EtsiPackage).where(EtsiPackage.id == package_id, EtsiPackage.project_id == project_id,
+                                          EtsiPackage.onboarding_state == "UPLOADING")
+                .values(onboarding_state="PROCESSING", job_id=job.id, updated_at=utcnow())).rowcount
+            if not moved:
+                raise UploadInterrupted(f"VNF package {package_id} was deleted or marked interrupted while its "
+                                        "content arrived; create a new package")
+    except BaseException:
+        received.path.unlink(missing_ok=True)
+        raise
     try:
         enqueue(job.id)
     except Exception:  # any broker failure; the sweep recovers the job

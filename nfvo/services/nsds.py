@@ -85,13 +85,30 @@ def refuse_if_used(session: Session, vnfd_ids: Iterable[str], what: str) -> None
                     errors=[Issue(f"VNFD {row.vnfd_id} is used by NSD {row.id} ({row.name})") for row in users])
 
 
-def follow_renamed_vnfd(session: Session, vnfd: Vnfd) -> None:
-    """After a VNFD's name, vendor or version changed: the NSDs that use it show the new ones."""
+def follow_renamed_vnfd(session: Session, vnfd: Vnfd, old_name: str) -> None:
+    """After a VNFD's name, vendor or version changed: the NSDs that use it show the new ones, and
+    their ``vnf_dependency`` entries that named it by ``old_name`` name it by its new name."""
     users = session.scalars(select(Nsd).join(nsd_vnfds, nsd_vnfds.c.nsd_id == Nsd.id)
                             .where(nsd_vnfds.c.vnfd_id == vnfd.id))
     for nsd in users:
-        nsd.body = {**nsd.body, "vnfd": [_reference(vnfd) if entry.get("id") == vnfd.id else entry
-                                         for entry in nsd.body.get("vnfd", [])]}
+        body = {**nsd.body, "vnfd": [_reference(vnfd) if entry.get("id") == vnfd.id else entry
+                                     for entry in nsd.body.get("vnfd", [])]}
+        if old_name != vnfd.name and isinstance(body.get("vnf_dependency"), list):
+            body["vnf_dependency"] = [_renamed(dep, old_name, vnfd.name) for dep in body["vnf_dependency"]]
+        nsd.body = body
+
+
+def _renamed(dependency, old: str, new: str):
+    if not isinstance(dependency, dict):
+        return dependency
+    result = dict(dependency)
+    for end in ("source", "target"):
+        value = result.get(end)
+        if value == old:
+            result[end] = new
+        elif isinstance(value, dict) and value.get("name") == old:
+            result[end] = {**value, "name": new}
+    return result
 
 
 def _reference(vnfd: Vnfd) -> dict:

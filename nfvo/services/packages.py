@@ -194,8 +194,9 @@ def replace_vnfd(ctx: Context, project_id: str, vnfd_id: str, document: SourceDo
     data = _checked_vnfd_body(document)
     with ctx.transaction() as session:
         vnfd = in_project(session, Vnfd, vnfd_id, project_id, VnfdNotFound, "VNF descriptor")
+        old_name = vnfd.name
         _set_body(vnfd, data)
-        follow_renamed_vnfd(session, vnfd)
+        follow_renamed_vnfd(session, vnfd, old_name)
     return vnfd
 
 

@@ -37,7 +37,7 @@ SYSTEM = ALL_PROJECTS
 MIN_PASSWORD_LENGTH = 8
 #: names that are paths under /api/v1/users
 RESERVED_USERNAMES = ("current", "changepwd")
-_USERNAME = re.compile(r"^[^\s/]{1,255}$")
+_USERNAME = re.compile(r"^[^\s/\x00-\x1f\x7f]{1,255}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]+$")
 
 

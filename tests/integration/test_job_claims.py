@@ -78,3 +78,19 @@ def test_finished_jobs_are_never_claimed_again(ctx):
     assert onboarding._claim(stale, job_id) is None
     onboarding.run(stale, job_id)  # a redelivered message does nothing
     assert _state(ctx, job_id) == ("failed", "failed", 1)
+
+
+def test_a_value_postgresql_cannot_store_is_a_validation_error(tmp_path):
+    """The last line behind the field checks: a too-long or NUL-holding value makes ctx.transaction
+    raise ValidationFailed (a 422), not a database error (a 500), and nothing is written."""
+    with fresh_postgres_database() as url:
+        settings = dataclasses.replace(config.load({"NFVO_HOME": str(tmp_path)}),
+                                       database_url=config._database_url(url))
+        upgrade(settings.database_url)
+        ctx = Context(settings)
+        for name in ("p" * 300, "p\x00q"):
+            with pytest.raises(ValidationFailed, match="cannot be stored"):
+                with ctx.transaction() as session:
+                    session.add(Project(name=name))
+        with ctx.session() as session:
+            assert not session.query(Project).filter(Project.name.like("p%")).count()

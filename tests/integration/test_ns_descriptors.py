@@ -137,10 +137,17 @@ def test_vnfd_post_put_and_validation(nfvo):
     assert (put.json()["id"], put.json()["version"]) == (posted["id"], "1.1")
     assert nfvo.api.get(f"/api/v1/vnf-descriptors/{posted['id']}").json()["version"] == "1.1"
 
-    used_by = nfvo.api.post_json("/api/v1/ns-descriptors", nsd({"id": posted["id"]})).json()
+    other = nfvo.api.post_json("/api/v1/vnf-descriptors/", inline_vnfd("posted-peer")).json()
+    used_by = nfvo.api.post_json("/api/v1/ns-descriptors", nsd(
+        {"id": posted["id"]}, {"id": other["id"]},
+        vnf_dependency=[{"source": {"name": "posted"}, "target": {"name": "posted-peer"}}])).json()
     nfvo.api.request("PUT", f"/api/v1/vnf-descriptors/{posted['id']}", json=inline_vnfd("posted-renamed", "1.2"))
-    entry = nfvo.api.get(f"/api/v1/ns-descriptors/{used_by['id']}").json()["vnfd"][0]
+    stored = nfvo.api.get(f"/api/v1/ns-descriptors/{used_by['id']}").json()
+    entry = stored["vnfd"][0]
     assert (entry["id"], entry["name"], entry["version"]) == (posted["id"], "posted-renamed", "1.2")
+    assert stored["vnf_dependency"][0]["source"]["name"] == "posted-renamed"
+    again = nfvo.api.request("PUT", f"/api/v1/ns-descriptors/{used_by['id']}", json=stored)  # still valid
+    assert again.status_code == 200, again.text
 
     problem = assert_problem(nfvo.api.post_json("/api/v1/vnf-descriptors", {"name": "x", "vdu": []}),
                              422, "validation-failed")
@@ -170,3 +177,19 @@ def test_vnfd_list_filters_and_pages_with_a_link_header(nfvo):
     assert [v["id"] for v in nfvo.api.get("/api/v1/vnf-descriptors?vendor=pager&page=1").json()] == []
     assert_problem(nfvo.api.get("/api/v1/vnf-descriptors?size=1001"), 422, "validation-failed")
     assert_problem(nfvo.api.get("/api/v1/vnf-descriptors?page=-1"), 422, "validation-failed")
+    assert_problem(nfvo.api.get("/api/v1/vnf-descriptors?page=1000000000000000000&size=1000"), 422,
+                   "validation-failed")
+
+
+@pytest.mark.parametrize("path, body, pointer", [
+    ("/api/v1/vnf-descriptors", {"version": "1" * 65}, "/version"),
+    ("/api/v1/vnf-descriptors", {"name": "x" * 256}, "/name"),
+    ("/api/v1/vnf-descriptors", {"vendor": "a\u0000b"}, "/vendor"),
+    ("/api/v1/ns-descriptors", {"name": "n" * 256}, "/name"),
+    ("/api/v1/ns-descriptors", {"vendor": "v\u0000"}, "/vendor"),
+])
+def test_values_the_database_cannot_hold_are_named(nfvo, onboarded, path, body, pointer):
+    base = inline_vnfd("limits") if "vnf-" in path else nsd({"id": onboarded["iperf-server"]["id"]})
+    answer = nfvo.api.post_json(path, {**base, **body})  # json.dumps writes NUL as \u0000
+    problem = assert_problem(answer, 422, "validation-failed")
+    assert pointer in [e["pointer"] for e in problem["errors"]], problem

@@ -447,3 +447,15 @@ def test_documented_cli_session_runs(nfvo, tmp_path):
     [nsd] = nfvo.api.get("/api/v1/ns-descriptors").json()
     assert nsd["name"] == "iperf-ns" and [v["id"] for v in nsd["vnfd"]] == [vnfd["id"]]
     assert any(nsd["id"] in out for out in outputs), "the session shows the new NSD's id"
+
+
+@pytest.mark.parametrize("path, body, pointer", [
+    ("/api/v1/users", {"username": "u\u00003", "password": "long-enough-pw"}, "/username"),
+    ("/api/v1/projects", {"name": "p\u00003"}, "/name"),
+    ("/api/v1/projects", {"name": "p" * 300}, "/name"),
+    ("/api/v1/datacenters", {"name": "v" * 300, "type": "local", "authUrl": "local://long"}, "/name"),
+])
+def test_values_postgresql_cannot_hold_are_422_naming_the_field(nfvo, path, body, pointer):
+    """On PostgreSQL (this module's database), NUL characters and over-long names never reach a column."""
+    problem = assert_problem(nfvo.api.post_json(path, body), 422, "validation-failed")
+    assert pointer in [e.get("pointer") for e in problem["errors"]], problem

@@ -3,6 +3,7 @@ every endpoint, its errors, CSAR onboarding onto the local VIM, and both APIs se
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -599,3 +600,46 @@ def test_manifest_variants_onboard_or_fail_without_leaving_anything(nfvo, tmp_pa
     assert {p["id"] for p in nfvo.api.get("/api/v1/vnf-packages").json()} == packages_before
     assert {i["id"] for i in vim_images(nfvo)} == images_before
     assert not [v for v in nfvo.api.get("/api/v1/vnf-descriptors").json() if v.get("vnfPackageLocation") == package["id"]]
+
+
+def test_hostile_range_marker_and_credentials_are_4xx(nfvo, tmp_path):
+    info = onboard(nfvo, tmp_path)
+    content = f"{BASE}/{info['id']}/package_content"
+    for header in ("bytes=0-" + "9" * 5000, "bytes=" + "9" * 5000 + "-", "bytes=-" + "9" * 30):
+        assert_problem(nfvo.api.get(content, headers={"Range": header}), 416)
+    marker = base64.urlsafe_b64encode(b"[" * 3000).decode()
+    assert_problem(nfvo.api.get(BASE, params={"nextpage_opaque_marker": marker}), 400)
+    package = create(nfvo)
+    answer = nfvo.api.post_json(f"{BASE}/{package['id']}/package_content/upload_from_uri",
+                                {"addressInformation": "http://x/p.zip", "userName": "a:b", "password": "x"})
+    assert [e["pointer"] for e in assert_problem(answer, 422)["errors"]] == ["/userName"]
+
+
+def test_an_upload_declared_interrupted_cannot_resume(tmp_path):
+    """A PUT whose bytes pause past NFVO_JOB_STALE_SECONDS is read as ERROR (upload-interrupted) by a
+    GET meanwhile; when the rest arrives the PUT answers upload-interrupted and the package stays ERROR."""
+    import socket
+
+    body = build(tmp_path / "p.zip", csar_files()).read_bytes()
+    (tmp_path / "n").mkdir()
+    with embedded_nfvo(tmp_path / "n", NFVO_JOB_STALE_SECONDS="1") as node:
+        package = create(node)
+        headers = node.api.headers()
+        with socket.create_connection(("127.0.0.1", node.port)) as sock:
+            sock.sendall((f"PUT {BASE}/{package['id']}/package_content HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          f"Authorization: {headers['Authorization']}\r\nproject-id: default\r\n"
+                          f"Content-Type: application/zip\r\nContent-Length: {len(body)}\r\n"
+                          "Connection: close\r\n\r\n").encode() + body[:100])
+            deadline = time.monotonic() + 30
+            while node.api.get(f"{BASE}/{package['id']}").json()["onboardingState"] != "ERROR":
+                assert time.monotonic() < deadline, "the paused upload was never declared interrupted"
+                time.sleep(0.2)
+            sock.sendall(body[100:])
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:300]
+        info = node.api.get(f"{BASE}/{package['id']}", params={"all_fields": ""}).json()
+        assert info["onboardingState"] == "ERROR"
+        assert info["onboardingFailureDetails"]["type"].endswith("/upload-interrupted")
+        assert not list((node.home / "uploads").iterdir())

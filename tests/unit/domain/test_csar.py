@@ -392,3 +392,17 @@ def test_security_option_2_signs_the_whole_csar(tmp_path):
                                                                                                  key).encode()})
     [issue] = problems(bad, work_dir=work)
     assert issue.file == "iperf.cms" and "the package signature does not verify" in issue.message
+
+
+def test_a_malformed_signer_identifier_is_a_signature_error():
+    """A signer whose issuerAndSerialNumber is an empty SEQUENCE (30 00) is refused as a CmsError."""
+    import dataclasses
+
+    from nfvo.domain import cms
+
+    cert, key = cb.self_signed()
+    signed = cms.load(cb.cms_signature(b"content", cert, key))
+    empty = cms._Node(0x30, b"", (), b"0\x00")
+    broken = dataclasses.replace(signed, signers=tuple(dataclasses.replace(s, sid=empty) for s in signed.signers))
+    with pytest.raises(cms.CmsError, match="signer identifier is malformed"):
+        broken.verify(b"\0" * 32, (cert,))
