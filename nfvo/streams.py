@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from typing import BinaryIO
+from collections.abc import Callable
+from typing import Any, BinaryIO
 
 CHUNK = 1 << 20
 
@@ -25,6 +26,22 @@ class HashingReader:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
+
+
+def copy_hashed(source: BinaryIO, target: BinaryIO, digest: Any | None, *,
+                progress: Callable[[int], None] | None = None) -> int:
+    """Copies what is left in ``source`` to ``target`` in CHUNK reads, feeding each chunk to the
+    hashlib ``digest`` (None: copy only); returns the byte count. ``progress`` gets the count so
+    far, this chunk included, before the chunk is written, and may raise to stop the copy."""
+    size = 0
+    while chunk := source.read(CHUNK):
+        size += len(chunk)
+        if progress is not None:
+            progress(size)
+        if digest is not None:
+            digest.update(chunk)
+        target.write(chunk)
+    return size
 
 
 def sha256_of(stream: BinaryIO) -> tuple[str, int]:

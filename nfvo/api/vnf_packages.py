@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from flask import current_app, g, jsonify, request, url_for
@@ -49,8 +50,15 @@ def _accepted(job):
     return response
 
 
-def _respond_async() -> bool:
-    return "respond-async" in request.headers.get("Prefer", "")
+def _answer(job, onboarded: Callable[[object], dict]):
+    """The answer of an onboarding request: 202 and the job with 'Prefer: respond-async'; else,
+    once the job is done, ``onboarded(job)`` as JSON or the job's problem."""
+    if "respond-async" in request.headers.get("Prefer", ""):
+        return _accepted(job)
+    job = _wait(job.id)
+    if job.state == "failed":
+        return problem_response(job.problem)
+    return jsonify(onboarded(job))
 
 
 def _wait(job_id: str):
@@ -74,13 +82,7 @@ class VnfPackages(MethodView):
                   "202 and a Location header to follow the job")
     @blp.alt_response(202, description="Accepted; see Location")
     def post(self, _files):
-        job = _submit_upload(project_id())
-        if _respond_async():
-            return _accepted(job)
-        job = _wait(job.id)
-        if job.state == "failed":
-            return problem_response(job.problem)
-        return jsonify(packages.vnfd_of_package(ctx(), job.package_id).body)
+        return _answer(_submit_upload(project_id()), lambda job: packages.vnfd_of_package(ctx(), job.package_id).body)
 
 
 @blp.route("/marketdownload", strict_slashes=False)
@@ -93,12 +95,7 @@ class VnfPackageMarketDownload(MethodView):
         project = project_id()
         job = packages.submit(ctx(), project, packages.download(ctx(), body["link"]),
                               current_app.extensions["nfvo.enqueue"])
-        if _respond_async():
-            return _accepted(job)
-        job = _wait(job.id)
-        if job.state == "failed":
-            return problem_response(job.problem)
-        return jsonify({"id": job.package_id})
+        return _answer(job, lambda job: {"id": job.package_id})
 
 
 @blp.route("/<package_id>", strict_slashes=False)

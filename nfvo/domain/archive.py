@@ -87,12 +87,14 @@ class _CappedReader:
         return self.raw.tell()
 
 
-class _Range(io.RawIOBase):
-    """Read-only window of ``size`` bytes at the current position of ``raw``."""
+class MemberWindow(io.RawIOBase):
+    """Read-only window of ``size`` bytes at the current position of ``raw`` (one archive member);
+    a file that ends inside it raises ``truncated`` (the reader's own corrupt-archive error)."""
 
-    def __init__(self, raw: BinaryIO, size: int):
+    def __init__(self, raw: BinaryIO, size: int, truncated: type[Exception] = OSError):
         self._raw = raw
         self._left = size
+        self._truncated = truncated
 
     def readable(self) -> bool:
         return True
@@ -103,7 +105,7 @@ class _Range(io.RawIOBase):
         view = memoryview(buffer)[: min(len(buffer), self._left)]
         got = self._raw.readinto(view)
         if not got:
-            raise OSError("package file ended inside a member")
+            raise self._truncated("the package file ends inside a member")
         self._left -= got
         return got
 
@@ -196,7 +198,7 @@ class PackageArchive:
             # A handle of its own, so several members can stream at once.
             with open(self.path, "rb") as raw:
                 raw.seek(info.offset_data)
-                with io.BufferedReader(_Range(raw, info.size), CHUNK) as stream:
+                with io.BufferedReader(MemberWindow(raw, info.size), CHUNK) as stream:
                     yield stream
         else:
             with self._tar.extractfile(info) as stream:

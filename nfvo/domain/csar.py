@@ -47,12 +47,12 @@ from urllib.parse import urlsplit
 from cryptography import x509
 
 from nfvo.domain import cms
-from nfvo.domain.archive import ArchiveLimits, Member, normalise_member_name
+from nfvo.domain.archive import ArchiveLimits, Member, MemberWindow, normalise_member_name
 from nfvo.domain.images import ImageConfig, ImageRequest
 from nfvo.domain.sources import load_yaml
 from nfvo.domain.tosca import Vnfd, digest_name, hash_problem, read_vnfd
 from nfvo.errors import Issue, NfvoError, UnsafeArchive, ValidationFailed
-from nfvo.streams import CHUNK
+from nfvo.streams import CHUNK, copy_hashed
 
 TOSCA_META = "TOSCA-Metadata/TOSCA.meta"
 MAX_COMPRESSION_RATIO = 100  # uncompressed:compressed, per member
@@ -206,7 +206,7 @@ class CsarArchive:
             skip = int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
             raw.seek(info.header_offset + 30 + skip)
             # The default buffer: reads of CHUNK bypass it, and a CHUNK-sized one costs ~1 ms to set up.
-            with io.BufferedReader(_Window(raw, info.file_size)) as stream:
+            with io.BufferedReader(MemberWindow(raw, info.file_size, zipfile.BadZipFile)) as stream:
                 yield stream
 
     def size_of(self, name: str) -> int:
@@ -294,10 +294,7 @@ class CsarArchive:
         target = work_dir / "inner.csar"
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
         with self.open_member(inner) as source, os.fdopen(os.open(target, flags, 0o600), "wb") as out:
-            while chunk := source.read(CHUNK):
-                if digest is not None:
-                    digest.update(chunk)
-                out.write(chunk)
+            copy_hashed(source, out, digest)
         check = None
         if signed is not None:
             try:
@@ -310,27 +307,6 @@ class CsarArchive:
         archive.package_signature = check
         archive.outer_issues = issues
         return archive
-
-
-class _Window(io.RawIOBase):
-    """Read-only view of ``size`` bytes at the current position of ``raw``."""
-
-    def __init__(self, raw: BinaryIO, size: int):
-        self._raw = raw
-        self._left = size
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        if self._left <= 0:
-            return 0
-        view = memoryview(buffer)[: min(len(buffer), self._left)]
-        got = self._raw.readinto(view)
-        if not got:
-            raise zipfile.BadZipFile("the package file ends inside a member")
-        self._left -= got
-        return got
 
 
 def _entry_problem(info: zipfile.ZipInfo, max_ratio: int) -> str | None:

@@ -36,7 +36,7 @@ from nfvo.services import onboarding
 from nfvo.services.context import Context
 from nfvo.services.etsi_packages import CONTENT_FILE, INNER_FILE, vim_selection
 from nfvo.services.vims import connected
-from nfvo.streams import CHUNK
+from nfvo.streams import copy_hashed
 
 FORMAT = "etsi-sol004"
 
@@ -114,9 +114,7 @@ def _fetch_linked_images(ctx: Context, package: CsarPackage, work: Path) -> dict
         path.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.new(image.algorithm)
         with open_http(image.link, ctx.fetch_policy) as stream, open(path, "wb") as out:
-            while chunk := stream.read(CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
+            copy_hashed(stream, out, digest)
         if digest.hexdigest() != image.hash:
             issues.append(Issue(f"the image at {image.link} has {image.algorithm} {digest.hexdigest()}, not the "
                                 f"{image.hash} of its sw_image_data checksum", image.source_file, image.line,

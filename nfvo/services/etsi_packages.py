@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import logging
-import os
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -44,7 +41,6 @@ from nfvo.errors import (
 from nfvo.fetch import check_link
 from nfvo.services import packages
 from nfvo.services.context import Context
-from nfvo.streams import CHUNK
 
 log = logging.getLogger(__name__)
 
@@ -274,24 +270,19 @@ def receive(ctx: Context, project_id: str, package_id: str, stream: BinaryIO, en
     it becomes ERROR with that problem, and the error is raised.
     """
     _start_upload(ctx, project_id, package_id)
-    path = ctx.settings.uploads_dir / f"{uuid.uuid4()}.upload"
-    digest, size = hashlib.sha256(), 0
-    alive = _Heartbeat(ctx, package_id)
+    alive, limit = _Heartbeat(ctx, package_id), ctx.settings.max_package_size
+
+    def progress(size: int) -> None:
+        alive(size)
+        if size > limit:
+            raise TooLarge(f"The package is over the limit of {limit} bytes (NFVO_MAX_PACKAGE_SIZE)")
+
     try:
-        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
-            while chunk := stream.read(CHUNK):
-                alive()
-                size += len(chunk)
-                if size > ctx.settings.max_package_size:
-                    raise TooLarge(f"The package is over the limit of {ctx.settings.max_package_size} bytes "
-                                   "(NFVO_MAX_PACKAGE_SIZE)")
-                digest.update(chunk)
-                out.write(chunk)
+        received = packages.store_upload(ctx, stream, "package.zip", progress=progress)
     except BaseException as exc:
-        path.unlink(missing_ok=True)
         _fail_upload(ctx, package_id, exc)
         raise
-    _submit(ctx, project_id, package_id, packages.Received(path, "package.zip", digest.hexdigest(), size), enqueue)
+    _submit(ctx, project_id, package_id, received, enqueue)
 
 
 def receive_from_uri(ctx: Context, project_id: str, package_id: str, url: str, enqueue: Callable[[str], None],
@@ -317,7 +308,7 @@ class _Heartbeat:
     def __init__(self, ctx: Context, package_id: str):
         self._ctx, self._package_id, self._last = ctx, package_id, time.monotonic()
 
-    def __call__(self) -> None:
+    def __call__(self, _received: int = 0) -> None:
         if time.monotonic() - self._last < HEARTBEAT_SECONDS:
             return
         self._last = time.monotonic()
@@ -331,12 +322,15 @@ def _expire_stalled_uploads(ctx: Context, project_id: str) -> None:
     """UPLOADING packages whose bytes stopped arriving NFVO_JOB_STALE_SECONDS ago (the client, the
     connection or the receiving nfvo process went away) become ERROR with UploadInterrupted."""
     cutoff = utcnow() - timedelta(seconds=ctx.settings.job_stale_after)
+    stalled = (EtsiPackage.project_id == project_id, EtsiPackage.onboarding_state == "UPLOADING",
+               EtsiPackage.updated_at < cutoff)
+    with ctx.session() as session:  # reads are the common case: write only when something stalled
+        if session.scalar(select(EtsiPackage.id).where(*stalled).limit(1)) is None:
+            return
     problem = UploadInterrupted(f"No content arrived for {ctx.settings.job_stale_after:g} s; create the package "
                                 "again and upload its content").to_problem()
     with ctx.transaction() as session:
-        session.execute(update(EtsiPackage).where(EtsiPackage.project_id == project_id,
-                                                  EtsiPackage.onboarding_state == "UPLOADING",
-                                                  EtsiPackage.updated_at < cutoff)
+        session.execute(update(EtsiPackage).where(*stalled)
                         .values(onboarding_state="ERROR", failure=problem, updated_at=utcnow()))
 
 

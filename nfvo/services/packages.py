@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select, update
@@ -25,7 +26,7 @@ from nfvo.fetch import open_http
 from nfvo.services.context import Context, in_project
 from nfvo.services.nsds import follow_renamed_vnfd, refuse_if_used
 from nfvo.services.vims import connected
-from nfvo.streams import CHUNK
+from nfvo.streams import copy_hashed
 
 log = logging.getLogger(__name__)
 
@@ -40,30 +41,32 @@ class Received:
     size: int
 
 
-def download(ctx: Context, link: str, *, progress: Callable[[], None] | None = None,
+def download(ctx: Context, link: str, *, progress: Callable[[int], None] | None = None,
              basic_auth: tuple[str, str] | None = None) -> Received:
     """Streams the package at ``link`` into the uploads directory, hashing it on the way, as
     if it had been uploaded. nfvo's link policy applies (NFVO_FETCH_ALLOW, no private
     addresses, timeouts), and NFVO_MAX_PACKAGE_SIZE bounds it (TooLarge). FetchRefused or
-    FetchFailed name the link; nothing is left behind when it fails. ``progress`` is called
-    after every chunk; ``basic_auth`` (user name, password) is sent to the link's own origin only."""
+    FetchFailed name the link; nothing is left behind when it fails. ``progress`` is as for
+    :func:`store_upload`; ``basic_auth`` (user name, password) is sent to the link's own origin only."""
     policy = dataclasses.replace(ctx.fetch_policy, max_bytes=ctx.settings.max_package_size)
+    name = PurePosixPath(urlsplit(link).path).name[:255] or "package.tar"
+    with open_http(link, policy, basic_auth=basic_auth) as stream:
+        return store_upload(ctx, stream, name, progress=progress)
+
+
+def store_upload(ctx: Context, source: BinaryIO, filename: str, *,
+                 progress: Callable[[int], None] | None = None) -> Received:
+    """Streams ``source`` into a new file of the uploads directory, hashing it on the way
+    (``progress`` as for :func:`nfvo.streams.copy_hashed`); the file is removed when reading fails."""
     path = ctx.settings.uploads_dir / f"{uuid.uuid4()}.upload"
-    digest, size = hashlib.sha256(), 0
+    digest = hashlib.sha256()
     try:
-        with open_http(link, policy, basic_auth=basic_auth) as stream, os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
-                                                          "wb") as out:
-            while chunk := stream.read(CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-                if progress is not None:
-                    progress()
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+            size = copy_hashed(source, out, digest, progress=progress)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    name = PurePosixPath(urlsplit(link).path).name[:255] or "package.tar"
-    return Received(path, name, digest.hexdigest(), size)
+    return Received(path, filename, digest.hexdigest(), size)
 
 
 def submit(ctx: Context, project_id: str, upload: Received, enqueue: Callable[[str], None]) -> Job:
