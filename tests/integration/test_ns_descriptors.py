@@ -193,3 +193,34 @@ def test_values_the_database_cannot_hold_are_named(nfvo, onboarded, path, body, 
     answer = nfvo.api.post_json(path, {**base, **body})  # json.dumps writes NUL as \u0000
     problem = assert_problem(answer, 422, "validation-failed")
     assert pointer in [e["pointer"] for e in problem["errors"]], problem
+
+
+def _documented(kind: str, name: str) -> str:
+    from tests.unit.test_docs import blocks
+
+    [text] = [t for _, markers, t in blocks("nsd.md") if markers.get(kind) == name]
+    return text
+
+
+def _same_but_ids(answer, documented) -> bool:
+    """``answer`` equals ``documented``, where a documented "<...>" string stands for any id."""
+    if isinstance(documented, str) and documented.startswith("<") and documented.endswith(">"):
+        return isinstance(answer, str) and len(answer) == 36
+    if isinstance(documented, dict):
+        return isinstance(answer, dict) and answer.keys() == documented.keys() and \
+            all(_same_but_ids(answer[k], documented[k]) for k in documented)
+    if isinstance(documented, list):
+        return isinstance(answer, list) and len(answer) == len(documented) and \
+            all(_same_but_ids(a, d) for a, d in zip(answer, documented, strict=True))
+    return answer == documented
+
+
+@pytest.mark.parametrize("name, status", [("ok", 201), ("unknown", 422)])
+def test_nsd_doc_examples_give_the_documented_answers(nfvo, onboarded, name, status):
+    answer = nfvo.api.request("POST", "/api/v1/ns-descriptors", data=_documented("request", name),
+                              headers={"Content-Type": "application/json"})
+    assert answer.status_code == status, answer.text
+    assert _same_but_ids(answer.json(), json.loads(_documented("answer", name))), answer.text
+    if status == 201:
+        refs = {(v["name"], v["id"]) for v in answer.json()["vnfd"]}
+        assert refs == {(n, onboarded[n]["id"]) for n in ("iperf-server", "iperf-client")}

@@ -208,3 +208,44 @@ def test_example_driver_in_plugins_doc_passes_the_conformance_kit(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     assert re.search(rf"\b{len(kit)} passed\b", run.stdout), run.stdout
     assert not re.search(r"\b(failed|error|errors|skipped)\b", run.stdout.splitlines()[-1]), run.stdout
+
+
+# --- etsi.md ----------------------------------------------------------------------------
+
+def _etsi_block(marker: str, value: str) -> str:
+    [text] = [t for _, m, t in blocks("etsi.md") if m.get(marker) == value]
+    return text
+
+
+def _validate(path: Path) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from nfvo.cli import main
+
+    result = CliRunner().invoke(main, ["package", "validate", str(path)])
+    return result.exit_code, result.output
+
+
+def test_etsi_doc_shows_the_summary_validate_prints_for_the_example_csar():
+    text = _etsi_block("validate", "examples/csar-iperf")
+    assert _validate(ROOT / "examples/csar-iperf") == (0, text)
+
+
+def test_etsi_doc_shows_the_problems_validate_prints_for_its_broken_csar(tmp_path):
+    from tests import csar_builder as cb
+
+    text = _etsi_block("validate", "broken.csar")
+    files = cb.example_files()
+    files["Definitions/iperf_server.yaml"] = files["Definitions/iperf_server.yaml"].replace(b"size: 1 KiB",
+                                                                                          b"size: 1 KB!")
+    files = cb.with_manifest(files)
+    files["Files/extra.txt"] = b"not in the manifest"
+    assert _validate(cb.build(tmp_path / "broken.csar", files)) == (1, text)
+
+
+def test_etsi_doc_manifest_is_the_example_csars():
+    text = _etsi_block("manifest", "examples/csar-iperf/iperf-server.mf")
+    manifest = (ROOT / "examples/csar-iperf/iperf-server.mf").read_text()
+    metadata, _, entry = text.partition("\n\n")
+    assert manifest.startswith(metadata + "\n\n")
+    assert entry in manifest
