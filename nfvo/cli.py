@@ -150,28 +150,36 @@ def package_upload(path: Path, skip_duplicate: bool) -> None:
               help="Most bytes an archive's members may hold together (uncompressed).")
 @click.option("--max-ratio", default=100, show_default=True, type=int,
               help="Highest compression ratio of a CSAR member over 1 MiB (zip-bomb guard).")
-def package_validate(path: Path, max_members: int, max_size: int, max_ratio: int) -> None:
+@click.option("--strict", is_flag=True, help="Every warning is an error (as NFVO_VALIDATION=strict on the service).")
+def package_validate(path: Path, max_members: int, max_size: int, max_ratio: int, strict: bool) -> None:
     """Check a package offline: an Open Baton .tar/.tar.gz or directory, or an ETSI SOL004 CSAR
-    zip or directory (told apart by content). Exit 0 and print a summary when it is valid; exit 1
-    and print every problem as FILE:LINE: POINTER: MESSAGE when it is not."""
+    zip or directory (told apart by content). Exit 0 and print a summary, then any warnings, when
+    it may be onboarded; exit 1 and print every finding when it may not. Each finding reads
+    FILE:LINE: POINTER: MESSAGE, a warning's message starting with 'warning: '."""
     from nfvo.domain.archive import ArchiveLimits
+    from nfvo.domain.findings import count
     from nfvo.errors import NfvoError
     from nfvo.validate import validate_path
 
     limits = ArchiveLimits(max_members=max_members, max_total_size=max_size)
     try:
-        summary = validate_path(path, limits, max_ratio=max_ratio)
+        validated = validate_path(path, limits, max_ratio=max_ratio, strict=strict)
     except NfvoError as exc:
         click.echo(exc.detail)
         for issue in exc.errors:
             click.echo(f"  {_issue_line(issue, path.name)}")
         sys.exit(1)
-    click.echo("\n".join(summary))
+    click.echo("\n".join(validated.summary))
+    if validated.warnings:
+        click.echo(f"{count(validated.warnings)}:")
+        for issue in validated.warnings:
+            click.echo(f"  {_issue_line(issue, path.name)}")
 
 
 def _issue_line(issue, default_file: str) -> str:
     where = ":".join(str(p) for p in (issue.file or default_file, issue.line) if p is not None)
-    return ": ".join(p for p in (where, issue.pointer, issue.message) if p)
+    message = f"warning: {issue.message}" if issue.is_warning else issue.message
+    return ": ".join(p for p in (where, issue.pointer, message) if p)
 
 
 @package.command("list")

@@ -11,6 +11,9 @@ MiB = 2**20
 GiB = 2**30
 
 
+VALIDATION_MODES = ("standard", "strict")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything an operator can set; see ``docs/configuration.md``.
@@ -33,6 +36,7 @@ class Settings:
     git_timeout: float = 120.0
     http_read_timeout: float = 60.0
     vnfpkgm_page_size: int = 100
+    validation: str = "standard"  # or "strict": every validation warning refuses the package
     secret_key: str = field(default="", repr=False)
 
     @property
@@ -96,6 +100,14 @@ def _database_url(url: str) -> str:
     return url
 
 
+def _choice(env: dict, name: str, choices: tuple[str, ...]) -> str:
+    """The value of ``name``, one of ``choices`` (the first when unset), in any case."""
+    value = env.get(name, "").strip().lower() or choices[0]
+    if value not in choices:
+        raise SystemExit(f"{name} must be one of {', '.join(choices)}, not {env[name]!r}")
+    return value
+
+
 def load(env: dict | None = None) -> Settings:
     """Settings from ``env`` (default ``os.environ``)."""
     env = dict(os.environ if env is None else env)
@@ -116,6 +128,7 @@ def load(env: dict | None = None) -> Settings:
         git_timeout=float(_int(env, "NFVO_GIT_TIMEOUT", 120)),
         http_read_timeout=float(_int(env, "NFVO_HTTP_READ_TIMEOUT", 60)),
         vnfpkgm_page_size=max(1, _int(env, "NFVO_VNFPKGM_PAGE_SIZE", 100)),
+        validation=_choice(env, "NFVO_VALIDATION", VALIDATION_MODES),
         secret_key=_secret_key(home, env),
     )
 

@@ -10,7 +10,9 @@ walks this tree to keep the two in step.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+
+ERROR, WARNING = "error", "warning"
 
 
 @dataclass(frozen=True)
@@ -20,12 +22,23 @@ class Issue:
     ``file`` is the path inside the package (``Metadata.yaml``), ``line`` is 1-based,
     ``pointer`` is an RFC 6901 JSON pointer to the field inside that file
     (``/image/upload``); any of them may be ``None`` when it does not apply.
+    ``severity`` is ``error`` (the input is refused) or ``warning`` (it departs from a
+    spec in a way the systems that produce such input accept: kept and shown, refused
+    only under strict validation).
     """
 
     message: str
     file: str | None = None
     line: int | None = None
     pointer: str | None = None
+    severity: str = ERROR
+
+    @property
+    def is_warning(self) -> bool:
+        return self.severity == WARNING
+
+    def as_warning(self) -> Issue:
+        return replace(self, severity=WARNING)
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -33,7 +46,8 @@ class Issue:
     def __str__(self) -> str:
         where = ":".join(str(p) for p in (self.file, self.line) if p is not None)
         field = f" {self.pointer}" if self.pointer else ""
-        return f"{where}{field}: {self.message}" if (where or field) else self.message
+        message = f"warning: {self.message}" if self.is_warning else self.message
+        return f"{where}{field}: {message}" if (where or field) else message
 
 
 class NfvoError(Exception):

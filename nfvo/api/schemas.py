@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask import request
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, post_load, validate
 
+from nfvo.config import VALIDATION_MODES
 from nfvo.domain.sources import SourceDoc, load_json
 from nfvo.errors import BadRequest, TooLarge
 from nfvo.services.packages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -107,6 +108,32 @@ class PackageImageOut(Schema):
                            "package:<member> or the link; empty when an image on the VIM was used"})
 
 
+class ValidationQuery(Schema):
+    """``?validation=strict`` on a request that onboards a package: its warnings refuse it too."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    validation = fields.String(load_default="standard", validate=validate.OneOf(VALIDATION_MODES), metadata={
+        "description": "strict: every validation warning refuses the package (as NFVO_VALIDATION=strict does "
+                       "for every upload); standard: the service's setting"})
+
+    @post_load
+    def strict(self, data, **_kwargs) -> bool:
+        return data["validation"] == "strict"
+
+
+class IssueOut(Schema):
+    """One validation finding."""
+
+    message = fields.String(required=True)
+    severity = fields.String(required=True, metadata={
+        "description": "error (refuses the package) or warning (the package onboards; the finding is kept)"})
+    file = fields.String()
+    line = fields.Integer()
+    pointer = fields.String(metadata={"description": "RFC 6901 JSON pointer into the file"})
+
+
 class VnfPackageOut(Schema):
     id = fields.String()
     name = fields.String()
@@ -122,6 +149,8 @@ class VnfPackageOut(Schema):
     sha256 = fields.String()
     size = fields.Integer()
     filename = fields.String()
+    warnings = fields.List(fields.Nested(IssueOut),
+                           metadata={"description": "the validation warnings the package was onboarded with"})
     projectId = fields.String(attribute="project_id")
     createdAt = fields.DateTime(attribute="created_at")
 
@@ -139,6 +168,8 @@ class JobOut(Schema):
     size = fields.Integer(allow_none=True)
     packageId = fields.Function(lambda j: j.package_id if j.state == "succeeded" else None)
     problem = fields.Dict(allow_none=True)
+    strict = fields.Boolean(metadata={"description": "validation warnings refuse the package"})
+    warnings = fields.List(fields.Nested(IssueOut), metadata={"description": "of a succeeded job's package"})
     createdAt = fields.DateTime(attribute="created_at")
     updatedAt = fields.DateTime(attribute="updated_at")
 
@@ -156,13 +187,6 @@ class DriverOut(Schema):
     status = fields.String()
     error = fields.String(allow_none=True)
     capabilities = fields.List(fields.String())
-
-
-class IssueOut(Schema):
-    message = fields.String(required=True)
-    file = fields.String()
-    line = fields.Integer()
-    pointer = fields.String(metadata={"description": "RFC 6901 JSON pointer into the file"})
 
 
 class ProblemOut(Schema):

@@ -13,7 +13,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields
 
 from nfvo.api.problems import problem_response
-from nfvo.api.schemas import VnfPackageOut
+from nfvo.api.schemas import ValidationQuery, VnfPackageOut
 from nfvo.api.security import ctx, project_id
 from nfvo.errors import JobTimeout
 from nfvo.services import packages
@@ -24,15 +24,17 @@ POLL_INTERVAL = 0.1
 
 
 class PackageUpload(Schema):
-    file = Upload(required=True, metadata={"description": "The package: an Open Baton .tar or .tar.gz"})
+    file = Upload(required=True, metadata={"description": "The package: an Open Baton .tar or .tar.gz, or an ETSI "
+                                                          "SOL004 CSAR zip (told apart by content)"})
 
 
-def _submit_upload(project: str):
+def _submit_upload(project: str, strict: bool):
     """Creates the job for the streamed file of field ``file`` (the schema made sure it is there).
     Only a file that a job now owns outlives the request; every other part's file is dropped."""
     storage = request.files["file"]
     name = PurePosixPath((storage.filename or "package.tar").replace("\\", "/")).name[:255] or "package.tar"
-    job = packages.submit(ctx(), project, storage.stream.received(name), current_app.extensions["nfvo.enqueue"])
+    job = packages.submit(ctx(), project, storage.stream.received(name), current_app.extensions["nfvo.enqueue"],
+                          strict=strict)
     g.kept_upload = storage.stream
     return job
 
@@ -61,6 +63,15 @@ def _answer(job, onboarded: Callable[[object], dict]):
     return jsonify(onboarded(job))
 
 
+def _with_warnings(answer: dict, job) -> dict:
+    """``answer`` with the job's validation warnings as ``warnings``, when it has any."""
+    return {**answer, "warnings": job.warnings} if job.warnings else answer
+
+
+def _onboarded_vnfd(job) -> dict:
+    return _with_warnings(packages.vnfd_of_package(ctx(), job.package_id).body, job)
+
+
 def _wait(job_id: str):
     deadline = time.monotonic() + ctx().settings.onboarding_wait
     while time.monotonic() < deadline:
@@ -78,24 +89,28 @@ class VnfPackages(MethodView):
         return packages.list_packages(ctx(), project_id())
 
     @blp.arguments(PackageUpload, location="files")
-    @blp.response(200, description="The onboarded VNFD (Open Baton behaviour); with 'Prefer: respond-async', "
-                  "202 and a Location header to follow the job")
+    @blp.arguments(ValidationQuery, location="query")
+    @blp.response(200, description="The onboarded VNFD (Open Baton behaviour), plus 'warnings' (the validation "
+                  "warnings, each with severity, message, file, line, pointer) when there are any; with 'Prefer: "
+                  "respond-async', 202 and a Location header to follow the job")
     @blp.alt_response(202, description="Accepted; see Location")
-    def post(self, _files):
-        return _answer(_submit_upload(project_id()), lambda job: packages.vnfd_of_package(ctx(), job.package_id).body)
+    def post(self, _files, strict):
+        return _answer(_submit_upload(project_id(), strict), _onboarded_vnfd)
 
 
 @blp.route("/marketdownload", strict_slashes=False)
 class VnfPackageMarketDownload(MethodView):
     @blp.arguments(PackageMarketDownload)
-    @blp.response(200, description="{\"id\": package id} once onboarded (Open Baton behaviour); with "
-                  "'Prefer: respond-async', 202 and a Location header to follow the job")
+    @blp.arguments(ValidationQuery, location="query")
+    @blp.response(200, description="{\"id\": package id} once onboarded (Open Baton behaviour), plus "
+                  "'warnings' when there are any; with 'Prefer: respond-async', 202 and a Location header to follow "
+                  "the job")
     @blp.alt_response(202, description="Accepted; see Location")
-    def post(self, body):
+    def post(self, body, strict):
         project = project_id()
         job = packages.submit(ctx(), project, packages.download(ctx(), body["link"]),
-                              current_app.extensions["nfvo.enqueue"])
-        return _answer(job, lambda job: {"id": job.package_id})
+                              current_app.extensions["nfvo.enqueue"], strict=strict)
+        return _answer(job, lambda job: _with_warnings({"id": job.package_id}, job))
 
 
 @blp.route("/<package_id>", strict_slashes=False)

@@ -11,14 +11,17 @@ import mimetypes
 import tempfile
 import zipfile
 from collections.abc import Iterator
+from pathlib import PurePosixPath
 from urllib.parse import urlencode
 
 from flask import Response, current_app, g, jsonify, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from werkzeug.http import parse_options_header
 
 from nfvo.api.problems import problem_response
+from nfvo.api.schemas import ValidationQuery
 from nfvo.api.security import READ_METHODS, ctx
 from nfvo.domain.archive import ArchiveLimits
 from nfvo.domain.csar import CsarArchive
@@ -144,6 +147,13 @@ class VnfPackageById(MethodView):
         etsi_packages.remove(ctx(), _project(), package_id)
 
 
+def _content_filename() -> str | None:
+    """The client's name for the uploaded package: the ``filename`` of a Content-Disposition header."""
+    _, options = parse_options_header(request.headers.get("Content-Disposition", ""))
+    name = PurePosixPath(options.get("filename", "").replace("\\", "/")).name
+    return name[:255] or None
+
+
 def _accepted() -> Response:
     answer = Response(status=202)
     answer.headers["Content-Length"] = "0"
@@ -159,22 +169,28 @@ class VnfPackageContent(MethodView):
         size = package.content.stat().st_size
         return _ranged(size, package.media_type, lambda start: _file_chunks(package.content, start))
 
-    @blp.doc(description="The CSAR as the body (Content-Type application/zip), streamed to disk; 202, then "
-             "onboarding runs (onboardingState UPLOADING, PROCESSING, then ONBOARDED or ERROR).")
+    @blp.doc(description="The package as the body, streamed to disk: an ETSI SOL004 CSAR (application/zip) or an "
+             "Open Baton tar, told apart by content; a Content-Disposition filename names it in findings (else the "
+             "package id). 202, then onboarding runs (onboardingState UPLOADING, PROCESSING, then ONBOARDED or "
+             "ERROR).")
+    @blp.arguments(ValidationQuery, location="query")
     @blp.response(202)
-    def put(self, package_id):
-        etsi_packages.receive(ctx(), _project(), package_id, request.stream, current_app.extensions["nfvo.enqueue"])
+    def put(self, strict, package_id):
+        etsi_packages.receive(ctx(), _project(), package_id, request.stream, current_app.extensions["nfvo.enqueue"],
+                              strict=strict, filename=_content_filename())
         return _accepted()
 
 
 @blp.route("/<package_id>/package_content/upload_from_uri", strict_slashes=False)
 class VnfPackageContentFromUri(MethodView):
     @blp.arguments(UploadVnfPackageFromUriRequest)
+    @blp.arguments(ValidationQuery, location="query")
     @blp.response(202, description="Fetched; onboarding runs")
-    def post(self, body, package_id):
+    def post(self, body, strict, package_id):
         credentials = (body["userName"], body["password"]) if "userName" in body else None
         etsi_packages.receive_from_uri(ctx(), _project(), package_id, body["addressInformation"],
-                                       current_app.extensions["nfvo.enqueue"], basic_auth=credentials)
+                                       current_app.extensions["nfvo.enqueue"], basic_auth=credentials,
+                                       strict=strict)
         return _accepted()
 
 

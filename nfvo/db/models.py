@@ -98,6 +98,7 @@ class VnfPackage(Base):
     scripts_commit: Mapped[str | None] = mapped_column(String(64))
     scripts: Mapped[list] = mapped_column(default=list)
     meta: Mapped[dict] = mapped_column(default=dict)
+    warnings: Mapped[list] = mapped_column(default=list)  # the validation warnings it was onboarded with
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     vnfds: Mapped[list[Vnfd]] = relationship(back_populates="package", cascade="all, delete-orphan", passive_deletes=True)
     images: Mapped[list[PackageImage]] = relationship(cascade="all, delete-orphan", passive_deletes=True, lazy="selectin")
@@ -178,6 +179,8 @@ class Job(Base):
     worker: Mapped[str | None] = mapped_column(String(255))
     package_id: Mapped[str | None] = mapped_column(String(36))
     problem: Mapped[dict | None] = mapped_column()
+    strict: Mapped[bool] = mapped_column(Boolean, default=False)  # validation warnings refuse the package
+    warnings: Mapped[list] = mapped_column(default=list)  # of a succeeded job's package
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

@@ -34,13 +34,17 @@ def upload_value(value: Any) -> Upload | None:
 
 @dataclass(frozen=True)
 class ImageRequest:
-    """One image a package asks for, as read from Metadata.yaml.
+    """One image a package asks for.
 
     ``key`` names it in messages (``image`` for the legacy block, the map key for
-    ``images:``); ``source_line`` is its line in Metadata.yaml.  ``file`` is a member
-    path inside the package (``images/x.qcow2``), ``link`` an URL; at most one is set.
-    ``pointer`` is the JSON pointer of its block (default ``/<key>``).  ``upload`` is
-    one of UPLOAD_VALUES; :func:`decide` also takes any spelling :func:`upload_value` accepts.
+    ``images:``); ``source_file`` is the package file that names it (Metadata.yaml by
+    default) and ``source_line`` its line there.  ``file`` is a member path inside the
+    package (``images/x.qcow2``), ``link`` an URL; at most one is set. ``pointer`` is the
+    JSON pointer of its block (default ``/<key>``).  ``upload`` is one of UPLOAD_VALUES;
+    :func:`decide` also takes any spelling :func:`upload_value` accepts. ``stated`` is
+    false when the package format has no upload rule and nfvo derived it (a CSAR image
+    with a file or URL is ``check``, one without ``false``): messages then speak of the
+    image, not of ``upload``, and point at its block.
     """
 
     key: str
@@ -52,6 +56,8 @@ class ImageRequest:
     config: ImageConfig | None = None
     source_line: int | None = None
     pointer: str | None = None
+    source_file: str = "Metadata.yaml"
+    stated: bool = True
 
     @property
     def block_pointer(self) -> str:
@@ -74,11 +80,11 @@ def lookups_needed(request: ImageRequest) -> bool:
 
 
 def _pointer(request: ImageRequest, member: str) -> str:
-    return f"{request.block_pointer}/{member}"
+    return f"{request.block_pointer}/{member}" if request.stated else request.block_pointer
 
 
 def _fail(request: ImageRequest, member: str, message: str) -> ImageResolutionFailed:
-    issue = Issue(message, file="Metadata.yaml", line=request.source_line, pointer=_pointer(request, member))
+    issue = Issue(message, file=request.source_file, line=request.source_line, pointer=_pointer(request, member))
     return ImageResolutionFailed(message, errors=[issue])
 
 
@@ -148,6 +154,9 @@ def decide(
     nothing = f"no image found by {looked_for or 'ids or names (none given)'} on VIM '{vim_name}'"
     if upload == "check":
         return _upload(request, f"upload: check, {nothing}")
+    if not request.stated:
+        raise _fail(request, "upload", f"{nothing}, and the package has neither a file nor a URL for image "
+                                       f"'{request.key}': put the image on the VIM, or add it to the package")
     raise _fail(
         request,
         "upload",

@@ -4,6 +4,19 @@ Layout: ``Metadata.yaml`` at the root (any case), exactly one ``*.json`` VNFD at
 an optional flat ``scripts/`` and an optional flat ``images/``.  macOS ``._*`` companion
 files are ignored, as Open Baton did; any other extra file is ignored too.
 
+Every finding is an error (the package is refused) or a warning (kept and shown; an error
+under strict validation).  Every Open Baton release read Metadata.yaml into a map and
+ignored keys it did not know, so an unknown key (``shared: true``) is a warning, with a
+"did you mean" when a known key is close; a known key with a wrong value is an error.
+
+Required keys follow the ``nfvo_version`` (alias ``nfvo-version``) the package declares,
+as Open Baton 4.x itself checked them: a package for 4.x (major version 4) needs ``name``,
+``image`` (or ``images``) and ``vim_types``, and a missing ``vendor`` (alias ``provider``,
+which 4.x never read) is only a warning.  Every other package, one that declares no
+``nfvo_version`` included, needs ``name``, ``vendor`` and ``vim_types``: since 5.0 the vendor
+identifies a package, and a package that does not say it targets 4.x gets the stricter rules.
+A VNFD without ``vendor`` takes the one of Metadata.yaml.
+
 Metadata.yaml names the images of a package in one of two ways, never both:
 
 * Legacy ``image`` + ``image-config`` (Open Baton up to 5.x) gives one ImageRequest with key
@@ -15,9 +28,17 @@ Metadata.yaml names the images of a package in one of two ways, never both:
 * The ``images:`` map (Open Baton HEAD, its "image repository"): each key is an image name,
   each value has an optional ``url``, required ``diskFormat`` and ``containerFormat``, and
   ``minCPU``/``minDisk``/``minRam`` (default 0) and ``isPublic`` (default false).  Without a
-  ``url`` the package must hold the file ``images/<key>``, named exactly like the key.  Open
-  Baton uploaded such an image lazily, at deploy time, to any VIM that lacked an image of that
-  name; nfvo resolves it at onboarding instead, as ``upload: check`` looked up by that name.
+  ``url`` the package must hold the image file: the one ``file: images/<file>`` names (so an
+  image name such as ``acme/fw:1.2`` can come from the package), else ``images/<key>``, named
+  exactly like the key.  Open Baton uploaded such an image lazily, at deploy time, to any VIM
+  that lacked an image of that name; nfvo resolves it at onboarding instead, as
+  ``upload: check`` looked up by that name.
+
+An image ``link`` (or ``url``) is an http(s) URL, a ``docker://<reference>``, or a bare Docker
+reference (``mongo:latest``, ``acme/fw:1.2@sha256:<digest>``, as real packages for Docker VIMs
+give it), which nfvo stores as ``docker://<reference>``.  A bare reference in a
+package whose ``vim_types`` name a type other than ``docker`` is an error: those VIMs cannot
+pull it.
 
 Every VDU whose ``vm_image`` is empty (or ``[""]``) gets the resolved images.
 """
@@ -38,6 +59,7 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
+from nfvo.domain import findings
 from nfvo.domain.archive import PackageArchive, normalise_member_name
 from nfvo.domain.images import UPLOAD_VALUES, ImageConfig, ImageRequest, upload_value
 from nfvo.domain.sources import SourceDoc, child_pointer, load_json, load_yaml
@@ -45,7 +67,7 @@ from nfvo.errors import Issue, ValidationFailed
 
 METADATA = "Metadata.yaml"
 METADATA_MAX_SIZE = 256 * 2**10  # a few KiB in practice; the VNFD keeps the archive's text limit
-MAX_ISSUES = 100  # listed per ValidationFailed; the rest are counted
+MAX_ISSUES = findings.MAX_LISTED
 _ALIASES = (("vendor", "provider"), ("nfvo_version", "nfvo-version"), ("vim_types", "vim-types"))
 
 
@@ -79,6 +101,7 @@ class OpenBatonPackage:
     vnfd_source: SourceDoc
     scripts: tuple[str, ...]
     image_files: tuple[str, ...]
+    warnings: tuple[Issue, ...] = ()  # findings that did not refuse it
 
 
 @dataclass
@@ -89,14 +112,15 @@ class _Layout:
     image_files: tuple[str, ...]
 
 
-def read_package(archive: PackageArchive) -> OpenBatonPackage:
-    """Read and validate the layout, Metadata.yaml and the VNFD of an opened package.
+def read_package(archive: PackageArchive, *, strict: bool = False) -> OpenBatonPackage:
+    """Read and validate the layout, Metadata.yaml, the VNFD and its scripts of an opened package.
 
-    Raises ValidationFailed("<N> problems in package <display_name>") counting every problem
-    found and listing the first ``MAX_ISSUES`` (by file, line, pointer), each an Issue with
-    file, line and JSON pointer where they apply, plus one Issue saying how many more there
-    are; UnsafeArchive when Metadata.yaml is over ``METADATA_MAX_SIZE`` or the VNFD over
-    the archive's text limit.
+    Every check runs; the package comes back with its warnings. Lifecycle scripts are
+    checked against ``scripts/`` unless Metadata.yaml has a ``scripts-link`` (checked by
+    :func:`missing_scripts` once the link is fetched). Raises ValidationFailed (see
+    :func:`nfvo.domain.findings.settle`) when a finding is an error, or any is under
+    ``strict``; UnsafeArchive when Metadata.yaml is over ``METADATA_MAX_SIZE`` or the VNFD
+    over the archive's text limit.
     """
     issues: list[Issue] = []
     layout = _read_layout(archive, issues)
@@ -104,19 +128,11 @@ def read_package(archive: PackageArchive) -> OpenBatonPackage:
     vnfd_doc = _load(archive, layout.vnfd_file, load_json, issues)
     metadata = _read_metadata(meta_doc, layout, issues) if meta_doc else None
     vnfd = _check_vnfd(vnfd_doc, metadata, issues) if vnfd_doc else None
-    if issues:
-        raise _validation_failed(issues, archive.display_name)
+    if vnfd is not None and not (metadata and metadata.scripts_link):
+        issues += _missing_scripts(vnfd, vnfd_doc, [posixpath.basename(s) for s in layout.scripts])
+    warnings = findings.settle(issues, archive.display_name, strict=strict)
     return OpenBatonPackage(metadata, layout.metadata_file, vnfd, layout.vnfd_file, vnfd_doc,
-                            layout.scripts, layout.image_files)
-
-
-def _validation_failed(issues: list[Issue], display_name: str) -> ValidationFailed:
-    """The one ValidationFailed of read_package: all counted, the first MAX_ISSUES listed."""
-    count = len(issues)
-    listed = sorted(issues, key=lambda i: (i.file or "", i.line or 0, i.pointer or ""))[:MAX_ISSUES]
-    if count > MAX_ISSUES:
-        listed.append(Issue(f"{count - MAX_ISSUES} more problems were found; only the first {MAX_ISSUES} are listed"))
-    return ValidationFailed(f"{count} problem{'s' if count != 1 else ''} in package {display_name}", errors=listed)
+                            layout.scripts, layout.image_files, warnings)
 
 
 def lifecycle_scripts(vnfd: dict) -> list[tuple[str, str]]:
@@ -147,10 +163,13 @@ def missing_scripts(package: OpenBatonPackage, available: Iterable[str]) -> list
 
     ``available`` holds plain script file names (``install.sh``).
     """
+    return _missing_scripts(package.vnfd, package.vnfd_source, available)
+
+
+def _missing_scripts(vnfd: dict, source: SourceDoc, available: Iterable[str]) -> list[Issue]:
     have = set(available)
-    return [package.vnfd_source.issue(pointer, f"script '{script}' named by a lifecycle event "
-                                               "is not among the package's scripts")
-            for pointer, script in lifecycle_scripts(package.vnfd) if script not in have]
+    return [source.issue(pointer, f"script '{script}' named by a lifecycle event is not among the package's scripts")
+            for pointer, script in lifecycle_scripts(vnfd) if script not in have]
 
 
 def fill_vm_images(vnfd: dict, names_by_vdu: Mapping[int, list[str]]) -> dict:
@@ -225,26 +244,26 @@ def _read_metadata(doc: SourceDoc, layout: _Layout, issues: list[Issue]) -> Meta
         if key in data and alias in data:
             issues.append(doc.issue(f"/{alias}", f"'{key}' and '{alias}' mean the same: give only one"))
         chosen[key] = key if key in data or alias not in data else alias
-    for key in ("vendor", "vim_types"):
-        if chosen[key] not in data:
-            issues.append(doc.issue(f"/{key}", f"'{key}' is required"))
+    nfvo_version = _version(doc, f"/{chosen['nfvo_version']}")
+    issues.extend(_required_issues(doc, chosen, nfvo_version))
+    vim_types = _texts(data.get(chosen["vim_types"]))
 
     if "image" in data and "images" in data:
         issues.append(doc.issue("/images", "give either 'images' or the deprecated 'image', not both"))
     if "image-config" in data and "image" not in data:
         issues.append(doc.issue("/image-config", "'image-config' is only used together with 'image'"))
     if "images" in data:
-        images = _repository_images(doc, layout, issues)
+        images = _repository_images(doc, layout, vim_types, issues)
     else:
-        legacy = _legacy_image(doc, layout, issues) if "image" in data else None
+        legacy = _legacy_image(doc, layout, vim_types, issues) if "image" in data else None
         images = (legacy,) if legacy else ()
 
     return Metadata(
         name=_text(data.get("name")) or "",
         vendor=_text(data.get(chosen["vendor"])) or "",
         version=_version(doc, "/version") or "1.0",
-        nfvo_version=_version(doc, f"/{chosen['nfvo_version']}"),
-        vim_types=_texts(data.get(chosen["vim_types"])),
+        nfvo_version=nfvo_version,
+        vim_types=vim_types,
         description=_text(data.get("description")),
         scripts_link=_text(data.get("scripts-link")),
         images=images,
@@ -256,7 +275,28 @@ def _read_metadata(doc: SourceDoc, layout: _Layout, issues: list[Issue]) -> Meta
     )
 
 
-def _legacy_image(doc: SourceDoc, layout: _Layout, issues: list[Issue]) -> ImageRequest | None:
+def _required_issues(doc: SourceDoc, chosen: dict[str, str], nfvo_version: str | None) -> list[Issue]:
+    """The missing required keys: Open Baton 4.x needed name, image and vim_types; later
+    releases (and nfvo, for a package that declares no version) need vendor instead of image."""
+    data, for_4x = doc.data, _is_openbaton_4(nfvo_version)
+    found = []
+    if chosen["vendor"] not in data:
+        message = "'vendor' (or its alias 'provider') is required"
+        found.append(doc.warning("/vendor", f"{message} from Open Baton 5.0 on; this package is for "
+                                            f"{nfvo_version}") if for_4x else doc.issue("/vendor", message))
+    if chosen["vim_types"] not in data:
+        found.append(doc.issue("/vim_types", "'vim_types' is required"))
+    if for_4x and "image" not in data and "images" not in data:
+        found.append(doc.issue("/image", f"'image' is required by Open Baton {nfvo_version}"))
+    return found
+
+
+def _is_openbaton_4(nfvo_version: str | None) -> bool:
+    return nfvo_version is not None and nfvo_version.strip().split(".")[0] == "4"
+
+
+def _legacy_image(doc: SourceDoc, layout: _Layout, vim_types: tuple[str, ...],
+                  issues: list[Issue]) -> ImageRequest | None:
     image = doc.data["image"]
     if not isinstance(image, dict):
         return None
@@ -266,6 +306,7 @@ def _legacy_image(doc: SourceDoc, layout: _Layout, issues: list[Issue]) -> Image
                                                  f"(got {image['upload']!r})"))
     ids, names = _texts(image.get("ids")), _texts(image.get("names"))
     link = _link(doc, "/image/link", image.get("link"), issues)
+    issues.extend(_pull_issues(doc, "/image/link", "image.link", image.get("link"), vim_types))
     file = None
     if isinstance(image.get("file"), str):
         file, _ = normalise_member_name(image["file"])
@@ -310,7 +351,8 @@ def _legacy_config(doc: SourceDoc, upload: str | None, issues: list[Issue]) -> I
     return _image_config(config.get("name"), config)
 
 
-def _repository_images(doc: SourceDoc, layout: _Layout, issues: list[Issue]) -> tuple[ImageRequest, ...]:
+def _repository_images(doc: SourceDoc, layout: _Layout, vim_types: tuple[str, ...],
+                       issues: list[Issue]) -> tuple[ImageRequest, ...]:
     images = doc.data["images"]
     if not isinstance(images, dict):
         return ()
@@ -319,7 +361,8 @@ def _repository_images(doc: SourceDoc, layout: _Layout, issues: list[Issue]) -> 
     requests = []
     for name, entry in images.items():
         pointer = child_pointer("/images", name)
-        if name in ("", ".", "..") or "/" in name or "\\" in name:
+        from_key = not (isinstance(entry, dict) and (entry.get("url") or "file" in entry))
+        if name in ("", ".", "..") or (from_key and ("/" in name or "\\" in name)):
             issues.append(doc.issue(pointer, f"image name {name!r} cannot be a file name in images/"))
             continue
         if not isinstance(entry, dict):
@@ -327,16 +370,35 @@ def _repository_images(doc: SourceDoc, layout: _Layout, issues: list[Issue]) -> 
                 issues.append(doc.issue(pointer, f"image '{name}' needs diskFormat and containerFormat"))
             continue
         url = _link(doc, f"{pointer}/url", entry.get("url") or None, issues)
-        file = None
-        if "url" not in entry or not entry.get("url"):
-            file = f"images/{name}"
-            if file not in layout.image_files:
-                issues.append(doc.issue(pointer, f"image '{name}' has no url and the package has "
-                                                 f"no file {file}"))
+        issues.extend(_pull_issues(doc, f"{pointer}/url", "url", entry.get("url"), vim_types))
+        file = _repository_file(doc, layout, name, entry, issues)
         requests.append(ImageRequest(key=name, upload="check", names=(name,), link=url, file=file,
                                      config=_image_config(name, entry),
                                      source_line=doc.line_of(pointer), pointer=pointer))
     return tuple(requests)
+
+
+def _repository_file(doc: SourceDoc, layout: _Layout, name: str, entry: dict,
+                     issues: list[Issue]) -> str | None:
+    """The package file of an ``images:`` entry: the one ``file`` names, else ``images/<name>``."""
+    pointer = child_pointer("/images", name)
+    if entry.get("url"):
+        if "file" in entry:
+            issues.append(doc.issue(pointer, f"image '{name}': give either url or file, not both"))
+        return None
+    if "file" not in entry:
+        file = f"images/{name}"
+        if file not in layout.image_files:
+            issues.append(doc.issue(pointer, f"image '{name}' has no url and the package has no file {file}"))
+        return file
+    if not isinstance(entry["file"], str):
+        return None  # reported by the schema
+    file, _ = normalise_member_name(entry["file"])
+    if file not in layout.image_files:
+        issues.append(doc.issue(f"{pointer}/file", f"'{entry['file']}' is not a file in the package's "
+                                                   "images/ folder"))
+        return None
+    return file
 
 
 def _image_config(name: Any, config: dict) -> ImageConfig | None:
@@ -478,11 +540,33 @@ def _flag(value: Any) -> bool | None:
 
 
 _REGISTRY_REFERENCE = re.compile(r"^docker://[A-Za-z0-9][A-Za-z0-9._:/@\[\]-]*$")
+# A bare Docker reference, as github.com/distribution/reference reads one (sha256 digests only):
+# [domain[:port]/]path-component[/path-component...][:tag][@sha256:<64 hex>]
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN_PART = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_DOCKER_REFERENCE = re.compile(
+    rf"(?:(?P<domain>{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?)/)?"
+    rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+    r"(?::\w[\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?", re.ASCII)
+
+
+def _is_docker_reference(value: Any) -> bool:
+    """Whether ``value`` is a bare Docker image reference (``mongo:latest``, ``acme/fw:1.2``)."""
+    if not isinstance(value, str) or len(value) > 255:
+        return False
+    match = _DOCKER_REFERENCE.fullmatch(value)
+    if not match:
+        return False
+    # Docker reads the first component as a registry only with a '.' or ':' (or as localhost);
+    # otherwise it is a path component, which is lower case.
+    domain = match["domain"]
+    return domain is None or domain == domain.lower() or "." in domain or ":" in domain
 
 
 def _link(doc: SourceDoc, pointer: str, value: Any, issues: list[Issue]) -> str | None:
-    """An http(s) URL, or a ``docker://`` registry reference (``docker://host:port/repo:tag``,
-    ``docker://busybox:1.36``, ``...@sha256:<digest>``) for VIMs that pull images themselves."""
+    """An http(s) URL, or a registry reference for VIMs that pull images themselves: a
+    ``docker://`` link (``docker://host:port/repo:tag``, ``docker://busybox:1.36``,
+    ``...@sha256:<digest>``) or a bare Docker reference, returned as ``docker://<reference>``."""
     if not isinstance(value, str) or not value:
         return None
     if value.lower().startswith("docker://"):
@@ -490,15 +574,29 @@ def _link(doc: SourceDoc, pointer: str, value: Any, issues: list[Issue]) -> str 
             return value
         issues.append(doc.issue(pointer, f"'{value}' is not a docker://registry/repository[:tag] reference"))
         return None
+    if _is_docker_reference(value):
+        return f"docker://{value}"
     try:
         parts = urlsplit(value)
         valid = parts.scheme in ("http", "https") and bool(parts.hostname)
     except ValueError:  # e.g. "http://[x": an unclosed IPv6 literal
         valid = False
     if not valid:
-        issues.append(doc.issue(pointer, f"'{value}' is not an http or https URL"))
+        issues.append(doc.issue(pointer, f"'{value}' is not an http or https URL" if "://" in value else
+                                f"'{value}' is neither an http or https URL nor a Docker image reference"))
         return None
     return value
+
+
+def _pull_issues(doc: SourceDoc, pointer: str, field: str, value: Any, vim_types: tuple[str, ...]) -> list[Issue]:
+    """An error when ``value`` is a bare Docker reference and a VIM type is not docker: only a
+    Docker VIM pulls such an image (no vim_types: nothing to check)."""
+    others = [t for t in vim_types if t.lower() != "docker"]
+    if not others or not _is_docker_reference(value):
+        return []
+    kinds = ", ".join(f"'{t}'" for t in others)
+    return [doc.issue(pointer, f"{field} '{value}' is a Docker image reference; "
+                               f"VIM type{'s' if len(others) > 1 else ''} {kinds} cannot use it")]
 
 
 # JSON Schema --------------------------------------------------------------------------
@@ -517,15 +615,19 @@ def _schema_issues(doc: SourceDoc, schema: str) -> list[Issue]:
                          for key in error.validator_value if key not in error.instance)
         elif error.validator == "additionalProperties":
             known = error.schema.get("properties", {})
-            for key in error.instance:
-                if key not in known:
-                    close = difflib.get_close_matches(key, known, n=1)
-                    hint = f" (did you mean '{close[0]}'?)" if close else ""
-                    found.append(doc.issue(child_pointer(pointer, key), f"unknown key '{key}'{hint}"))
+            found.extend(doc.warning(child_pointer(pointer, key), _unknown_key_message(key, known))
+                         for key in error.instance if key not in known)
         else:
             found.append(doc.issue(pointer, _schema_message(error)))
     # iter_errors yields one "required" error per missing key; each lists them all.
     return list(dict.fromkeys(found))
+
+
+def _unknown_key_message(key: str, known: Iterable[str]) -> str:
+    """Unknown keys are warnings: Open Baton reads Metadata.yaml into maps and ignores them."""
+    close = [k for k in difflib.get_close_matches(key, list(known), n=2) if k != key][:1]
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown key '{key}' (Open Baton ignores it{hint})"
 
 
 _TYPE_NAMES = {"string": "a string", "array": "a list", "object": "a mapping", "integer": "an integer",

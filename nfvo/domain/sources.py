@@ -45,9 +45,13 @@ class SourceDoc:
                 return None
             pointer = pointer.rsplit("/", 1)[0]
 
-    def issue(self, pointer: str, message: str) -> Issue:
+    def issue(self, pointer: str, message: str, *, severity: str = "error") -> Issue:
         """An :class:`Issue` about ``pointer`` in this document."""
-        return Issue(message, self.file, self.line_of(pointer), pointer)
+        return Issue(message, self.file, self.line_of(pointer), pointer, severity)
+
+    def warning(self, pointer: str, message: str) -> Issue:
+        """A warning :class:`Issue` about ``pointer`` in this document."""
+        return self.issue(pointer, message, severity="warning")
 
 
 def child_pointer(pointer: str, key: str | int) -> str:

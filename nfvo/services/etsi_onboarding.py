@@ -52,7 +52,7 @@ def onboard_csar(ctx: Context, job: Job, work: Path, attempt) -> None:
     limits = ArchiveLimits(max_members=ctx.settings.max_archive_members, max_total_size=ctx.settings.max_package_size)
     source = _csar_file(ctx, job)
     with CsarArchive.open(source, limits, display_name=job.filename or "package.zip", work_dir=work) as archive:
-        package = read_csar(archive)
+        package = read_csar(archive, strict=job.strict)
         onboarding._progress(ctx, attempt, "checking duplicates", 10)
         identity = hashlib.sha256(json.dumps([FORMAT, package.descriptor_id]).encode()).hexdigest()
         _refuse_duplicate(ctx, job.project_id, identity, package)
@@ -61,7 +61,9 @@ def onboard_csar(ctx: Context, job: Job, work: Path, attempt) -> None:
         linked = _fetch_linked_images(ctx, package, work) if vims else {}
         resolved = _resolve_images(ctx, archive, package, vims, attempt, linked)
         inner = archive.path if archive.path != source else None
-        _commit(ctx, attempt, package, identity, resolved, vims, inner)
+        sizes = {i.file: archive.size_of(i.file) for i in package.vnfd.images if i.file}
+        sizes |= {link: path.stat().st_size for link, path in linked.items()}
+        _commit(ctx, attempt, package, identity, resolved, vims, inner, sizes)
 
 
 def _refuse_duplicate(ctx: Context, project_id: str, identity: str, package: CsarPackage) -> None:
@@ -156,8 +158,7 @@ def _resolve_images(ctx: Context, archive: CsarArchive, package: CsarPackage, vi
             try:
                 plan.append((request, vim, onboarding._decide(ctx, request, vim)))
             except ImageResolutionFailed as exc:
-                file = package.image_sources.get(request.key)
-                issues += [Issue(i.message, file, i.line, request.pointer) for i in exc.errors or [Issue(exc.detail)]]
+                issues += exc.errors or [Issue(exc.detail)]
     if issues:
         raise ImageResolutionFailed(f"{len(issues)} images cannot be resolved", errors=issues)
     members = _VerifiedMembers(archive, package, linked)
@@ -183,8 +184,9 @@ def _algorithm(name: str) -> str:
     return name.upper().replace("SHA", "SHA-", 1) if name.lower().startswith("sha") else name.upper()
 
 
-def _pkg_info(package: CsarPackage, job: Job) -> dict:
-    """The VnfPkgInfo attributes of the package, and what nfvo needs to serve its files."""
+def _pkg_info(package: CsarPackage, job: Job, sizes: dict[str, int]) -> dict:
+    """The VnfPkgInfo attributes of the package, and what nfvo needs to serve its files. An image's
+    ``size`` is its real one (``sizes``, by file or link), the declared one only when unknown."""
     vnfd = package.vnfd
     now = utcnow().isoformat()
     images, seen = [], set()
@@ -196,7 +198,8 @@ def _pkg_info(package: CsarPackage, job: Job) -> dict:
             "id": image.node, "name": image.name, "provider": vnfd.provider, "version": image.version,
             "checksum": {"algorithm": _algorithm(image.algorithm), "hash": image.hash},
             "containerFormat": image.container_format.upper(), "diskFormat": image.disk_format.upper(),
-            "createdAt": now, "minDisk": image.min_disk, "minRam": image.min_ram, "size": image.size,
+            "createdAt": now, "minDisk": image.min_disk, "minRam": image.min_ram,
+            "size": sizes.get(image.file or image.link, image.size),
             "imagePath": image.file or image.link or "", "userMetadata": {}})
     not_artifacts = set(vnfd.files) | {i.file for i in vnfd.images if i.file} | {package.manifest.file}
     artifacts = [{"artifactPath": e.source, "checksum": {"algorithm": _algorithm(e.algorithm), "hash": e.hash},
@@ -230,8 +233,9 @@ def _openbaton_vnfd(package: CsarPackage, resolved: list, vnfd_id: str, job: Job
 
 
 def _commit(ctx: Context, attempt, package: CsarPackage, identity: str, resolved: list, vims: list[VimInstance],
-            inner: Path | None) -> None:
-    """Stores the CSAR, then commits package, VNFD, images, VnfPkgInfo and job success at once."""
+            inner: Path | None, sizes: dict[str, int]) -> None:
+    """Stores the CSAR, then commits package, VNFD, images, VnfPkgInfo and job success (with the
+    package's validation warnings) at once."""
     job = attempt.job
     directory = ctx.settings.packages_dir / job.package_id
     directory.mkdir(parents=True, exist_ok=True)
@@ -242,6 +246,7 @@ def _commit(ctx: Context, attempt, package: CsarPackage, identity: str, resolved
         source.replace(stored)
     vnfd_id, vnfd = new_id(), package.vnfd
     body = _openbaton_vnfd(package, resolved, vnfd_id, job)
+    warnings = [w.to_dict() for w in package.warnings]
     try:
         with ctx.transaction() as session:
             row = session.get(Job, job.id)
@@ -255,7 +260,7 @@ def _commit(ctx: Context, attempt, package: CsarPackage, identity: str, resolved
                 vendor=vnfd.provider, version=vnfd.software_version, nfvo_version=None,
                 vim_types=sorted({v.type for v in vims}), sha256=job.sha256, size=job.size, filename=job.filename,
                 scripts=[], meta={"format": FORMAT, "vnfdId": vnfd.descriptor_id,
-                                  "entryDefinitions": package.entry_definitions}))
+                                  "entryDefinitions": package.entry_definitions}, warnings=warnings))
             session.flush()
             session.add(Vnfd(id=vnfd_id, project_id=job.project_id, package_id=job.package_id, name=body["name"],
                              vendor=body["vendor"], version=body["version"], body=body))
@@ -264,8 +269,9 @@ def _commit(ctx: Context, attempt, package: CsarPackage, identity: str, resolved
                     package_id=job.package_id, vim_id=r.vim.id, image_id=r.image.id, image_name=r.image.name,
                     request_key=r.request.key, sha256=r.image.sha256, uploaded=r.uploaded, decision=r.decision,
                     source=r.source))
-            etsi.onboarding_state, etsi.failure, etsi.info = "ONBOARDED", None, _pkg_info(package, job)
+            etsi.onboarding_state, etsi.failure, etsi.info = "ONBOARDED", None, _pkg_info(package, job, sizes)
             row.state, row.step, row.progress, row.updated_at = "succeeded", "done", 100, utcnow()
+            row.warnings = warnings
     except IntegrityError:
         shutil.rmtree(directory, ignore_errors=True)
         raise DuplicatePackage(f"A package with vnfdId {vnfd.descriptor_id!r} was onboarded by another job at the "

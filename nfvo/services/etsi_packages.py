@@ -44,13 +44,13 @@ from nfvo.services.context import Context
 
 log = logging.getLogger(__name__)
 
-CSAR_JOB = "onboard-csar"
+CSAR_JOB = packages.CSAR_JOB
 #: how often a running upload marks its package as still receiving
 HEARTBEAT_SECONDS = 5.0
 CONTENT_FILE, INNER_FILE = "package.csar", "inner.csar"
 #: attributes left out of VnfPkgInfo unless asked for (SOL005 clause 9.4.2.3.2)
 COMPLEX_ATTRIBUTES = ("softwareImages", "additionalArtifacts", "userDefinedData", "checksum",
-                      "onboardingFailureDetails")
+                      "onboardingFailureDetails", "warnings")
 #: attributes a filter or selector may name; ``*`` allows any sub-attribute
 ATTRIBUTES = {
     "id": (), "vnfdId": (), "vnfProvider": (), "vnfProductName": (), "vnfSoftwareVersion": (), "vnfdVersion": (),
@@ -60,6 +60,7 @@ ATTRIBUTES = {
     "additionalArtifacts": ("artifactPath", "checksum", "metadata"),
     "onboardingState": (), "operationalState": (), "usageState": (), "userDefinedData": ("*",),
     "onboardingFailureDetails": ("*",), "packageFormat": (), "_links": ("*",),
+    "warnings": ("severity", "message", "file", "line", "pointer"),  # nfvo's: the validation warnings
 }
 
 
@@ -156,7 +157,7 @@ def _document(row: EtsiPackage | None, package: VnfPackage | None, vnfd_id: str 
     state, failure = (row.onboarding_state, row.failure) if row else ("ONBOARDED", None)
     if state == "PROCESSING" and job is not None and job.state == "failed":
         state, failure = "ERROR", job.problem
-    info = dict(row.info.get("pkgInfo", {})) if row and row.info else (
+    info = dict(row.info["pkgInfo"]) if row and "pkgInfo" in (row.info or {}) else (
         _openbaton_info(package, vnfd_id) if package else {})
     created = (row.created_at if row else package.created_at).isoformat()
     document = {"id": (row or package).id, **info, "onboardingState": state,
@@ -165,6 +166,8 @@ def _document(row: EtsiPackage | None, package: VnfPackage | None, vnfd_id: str 
                 "userDefinedData": dict(row.user_defined_data or {}) if row else {}, "_order": created}
     if state == "ERROR":
         document["onboardingFailureDetails"] = failure or {"status": 500, "detail": "Onboarding failed"}
+    if package is not None:
+        document["warnings"] = list(package.warnings or [])
     return document
 
 
@@ -262,8 +265,12 @@ def remove(ctx: Context, project_id: str, package_id: str) -> None:
 # --- receiving content ------------------------------------------------------------------
 
 
-def receive(ctx: Context, project_id: str, package_id: str, stream: BinaryIO, enqueue: Callable[[str], None]) -> None:
-    """Streams the CSAR in ``stream`` to disk, hashing it, and starts its onboarding job.
+def receive(ctx: Context, project_id: str, package_id: str, stream: BinaryIO, enqueue: Callable[[str], None], *,
+            strict: bool = False, filename: str | None = None) -> None:
+    """Streams the package in ``stream`` to disk, hashing it, and starts its onboarding job (validating
+    strictly when ``strict``, or when NFVO_VALIDATION is strict). The content decides the format: a
+    zip is a CSAR, anything else an Open Baton tar. Findings name the package ``filename`` (the
+    client's name for it), else the package id.
 
     PackageStateConflict unless the package is CREATED. Once the bytes flow the package is
     UPLOADING; if receiving fails (TooLarge over NFVO_MAX_PACKAGE_SIZE, a broken connection)
@@ -278,15 +285,15 @@ def receive(ctx: Context, project_id: str, package_id: str, stream: BinaryIO, en
             raise TooLarge(f"The package is over the limit of {limit} bytes (NFVO_MAX_PACKAGE_SIZE)")
 
     try:
-        received = packages.store_upload(ctx, stream, "package.zip", progress=progress)
+        received = packages.store_upload(ctx, stream, filename or package_id, progress=progress)
     except BaseException as exc:
         _fail_upload(ctx, package_id, exc)
         raise
-    _submit(ctx, project_id, package_id, received, enqueue)
+    _submit(ctx, project_id, package_id, received, enqueue, strict)
 
 
 def receive_from_uri(ctx: Context, project_id: str, package_id: str, url: str, enqueue: Callable[[str], None],
-                     basic_auth: tuple[str, str] | None = None) -> None:
+                     basic_auth: tuple[str, str] | None = None, *, strict: bool = False) -> None:
     """Fetches the CSAR at ``url`` (nfvo's link policy, NFVO_MAX_PACKAGE_SIZE, time limits) and
     starts its onboarding job. A link the policy refuses raises FetchRefused and leaves the package
     CREATED; a fetch that fails once started makes it ERROR (and raises). ``basic_auth`` (user
@@ -294,11 +301,12 @@ def receive_from_uri(ctx: Context, project_id: str, package_id: str, url: str, e
     check_link(url, ctx.fetch_policy)
     _start_upload(ctx, project_id, package_id)
     try:
-        received = packages.download(ctx, url, progress=_Heartbeat(ctx, package_id), basic_auth=basic_auth)
+        received = packages.download(ctx, url, progress=_Heartbeat(ctx, package_id), basic_auth=basic_auth,
+                                     default_name=package_id)
     except BaseException as exc:
         _fail_upload(ctx, package_id, exc)
         raise
-    _submit(ctx, project_id, package_id, received, enqueue)
+    _submit(ctx, project_id, package_id, received, enqueue, strict)
 
 
 class _Heartbeat:
@@ -357,15 +365,16 @@ def _fail_upload(ctx: Context, package_id: str, exc: BaseException) -> None:
 
 
 def _submit(ctx: Context, project_id: str, package_id: str, received: packages.Received,
-            enqueue: Callable[[str], None]) -> None:
+            enqueue: Callable[[str], None], strict: bool) -> None:
     """PROCESSING with a new onboarding job, committed together; the job is enqueued after the commit
     (a lost message is recovered by the workers' sweep, as for every job). Only a package still
     UPLOADING moves on: one that was deleted, or declared interrupted meanwhile, raises
     UploadInterrupted, and the received file is removed."""
     try:
         with ctx.transaction() as session:
-            job = Job(project_id=project_id, kind=CSAR_JOB, upload_path=str(received.path),
-                      filename=received.filename, sha256=received.sha256, size=received.size, package_id=package_id)
+            job = Job(project_id=project_id, kind=packages.job_kind(received.path), upload_path=str(received.path),
+                      filename=received.filename, sha256=received.sha256, size=received.size, package_id=package_id,
+                      strict=packages.is_strict(ctx, strict))
             session.add(job)
             session.flush()
             moved = session.execute(

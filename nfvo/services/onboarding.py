@@ -14,6 +14,7 @@ written.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -21,17 +22,18 @@ import os
 import shutil
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 import nfvo_plugin_sdk as sdk
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from nfvo.db.models import Job, PackageImage, VimInstance, Vnfd, VnfPackage, new_id, utcnow
-from nfvo.domain import openbaton
+from nfvo.db.models import EtsiPackage, Job, PackageImage, VimInstance, Vnfd, VnfPackage, new_id, utcnow
+from nfvo.domain import findings, openbaton
 from nfvo.domain.archive import ArchiveLimits, PackageArchive
 from nfvo.domain.entity_ids import with_entity_ids
 from nfvo.domain.images import ImageRequest, decide, lookups_needed
@@ -46,8 +48,9 @@ from nfvo.errors import (
 )
 from nfvo.fetch import check_link, fetch_git, open_http
 from nfvo.services.context import Context
+from nfvo.services.packages import CSAR_JOB
 from nfvo.services.vims import connected
-from nfvo.streams import HashingReader, sha256_of
+from nfvo.streams import CHUNK, HashingReader, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +124,7 @@ def run(ctx: Context, job_id: str, *, final_attempt: bool = True) -> None:
 
 def _steps(job: Job) -> Callable[[Context, Job, Path, _Attempt], None]:
     """The steps of the job's kind: an Open Baton package, or an ETSI CSAR (``onboard-csar``)."""
-    if job.kind == "onboard-csar":
+    if job.kind == CSAR_JOB:
         from nfvo.services.etsi_onboarding import onboard_csar  # it builds on this module
 
         return onboard_csar
@@ -230,25 +233,24 @@ def _package_file(ctx: Context, job: Job) -> Path:
 def _onboard(ctx: Context, job: Job, work: Path, attempt: _Attempt) -> None:
     limits = ArchiveLimits(max_members=ctx.settings.max_archive_members, max_total_size=ctx.settings.max_package_size)
     with PackageArchive.open(_package_file(ctx, job), limits, display_name=job.filename or "package") as archive:
-        package = openbaton.read_package(archive)
+        package = openbaton.read_package(archive, strict=job.strict)
         _progress(ctx, attempt, "checking duplicates", 10)
         identity = _identity(package)
         _refuse_duplicate(ctx, job.project_id, identity, package)
 
+        vims, vim_issues = _target_vims(ctx, job.project_id, package)  # before any clone: no VIM, no fetch
         _progress(ctx, attempt, "fetching scripts", 20)
         scripts, link, commit = _collect_scripts(ctx, archive, package, work)
-        issues = openbaton.missing_scripts(package, scripts)
-        vims, vim_issues = _target_vims(ctx, job.project_id, package)
-        issues += vim_issues
-        if issues:
-            raise ValidationFailed(f"{len(issues)} problems in package {job.filename}", errors=issues)
+        issues = openbaton.missing_scripts(package, scripts) if link else []
+        warnings = findings.settle([*package.warnings, *issues, *vim_issues], archive.display_name,
+                                   strict=job.strict)
 
         _progress(ctx, attempt, "resolving images", 30)
-        resolved = _resolve_images(ctx, archive, package, vims, attempt)
+        resolved = _resolve_images(ctx, archive, package, vims, attempt, work)
 
     vnfd_body = openbaton.fill_vm_images(package.vnfd, _names_by_vdu(package, resolved))
     _refuse_vdus_without_image(package, vnfd_body)
-    _commit(ctx, attempt, package, identity, vnfd_body, scripts, link, commit, resolved)
+    _commit(ctx, attempt, package, identity, vnfd_body, scripts, link, commit, resolved, warnings)
 
 
 def _identity(package: openbaton.OpenBatonPackage) -> str:
@@ -324,9 +326,10 @@ def _vims_for_images(package: openbaton.OpenBatonPackage, vims: list[VimInstance
 
 def _resolve_images(
     ctx: Context, archive: PackageArchive, package: openbaton.OpenBatonPackage, vims: list[VimInstance],
-    attempt: _Attempt,
+    attempt: _Attempt, work: Path,
 ) -> list[_Resolved]:
-    """Decides every (image, VIM) pair first, reporting all failures at once, then uploads."""
+    """Decides every (image, VIM) pair first, reporting all failures at once, then uploads. A link
+    that goes to several VIMs is downloaded once, into ``work``."""
     plan, issues = [], []
     for request in package.metadata.images:
         for vim in _vims_for_images(package, vims):
@@ -337,6 +340,7 @@ def _resolve_images(
     if issues:
         raise ImageResolutionFailed(f"{len(issues)} images cannot be resolved", errors=issues)
 
+    downloads = _Downloads(ctx, work, [r.link for r, _, d in plan if d.action == "upload" and r.link])
     resolved = []
     for n, (request, vim, decision) in enumerate(plan, 1):
         _progress(ctx, attempt, f"image {request.key} on {vim.name}", 30 + 60 * n // (len(plan) + 1))
@@ -345,8 +349,34 @@ def _resolve_images(
                 image = driver.get_image(decision.image_id)
                 resolved.append(_Resolved(request, vim, image, _owned(ctx, attempt, vim.id, image.id), decision.reason))
             else:
-                resolved.append(_upload(ctx, driver, archive, request, vim, attempt))
+                resolved.append(_upload(ctx, driver, archive, request, vim, attempt, downloads))
     return resolved
+
+
+class _Downloads:
+    """Opens image links for uploads: a link that several uploads need is downloaded once into
+    ``work`` (on first use) and read from there; any other is streamed from the link itself."""
+
+    def __init__(self, ctx: Context, work: Path | None, links: list[str]):
+        self._ctx, self._dir = ctx, work / "links" if work else None
+        self._shared = {link for link in links if links.count(link) > 1}
+        self._files: dict[str, Path] = {}
+
+    @contextlib.contextmanager
+    def open(self, link: str) -> Iterator[tuple[BinaryIO, int | None]]:
+        """``(stream, size)`` of the bytes behind ``link``."""
+        if link not in self._shared:
+            with open_http(link, self._ctx.fetch_policy) as stream:
+                yield stream, stream.size
+            return
+        if link not in self._files:
+            self._dir.mkdir(exist_ok=True)
+            path = self._dir / f"{len(self._files)}.img"
+            with open_http(link, self._ctx.fetch_policy) as stream, open(path, "wb") as out:
+                shutil.copyfileobj(stream, out, CHUNK)
+            self._files[link] = path
+        with open(self._files[link], "rb") as stream:
+            yield stream, self._files[link].stat().st_size
 
 
 def _decide(ctx: Context, request: ImageRequest, vim: VimInstance):
@@ -372,8 +402,9 @@ def _link_method(driver: sdk.VimDriver, request: ImageRequest, vim: VimInstance)
     if scheme in ("http", "https"):
         return "stream"
     message = f"VIM {vim.name!r} (type {vim.type}) cannot fetch {scheme}:// links"
-    raise ImageResolutionFailed(message, errors=[Issue(message, file="Metadata.yaml", line=request.source_line,
-                                                       pointer=f"{request.block_pointer}/link")])
+    pointer = f"{request.block_pointer}/link" if request.stated else request.block_pointer
+    raise ImageResolutionFailed(message, errors=[Issue(message, file=request.source_file, line=request.source_line,
+                                                       pointer=pointer)])
 
 
 def _committed_owner(ctx: Context, vim_id: str, image_id: str) -> bool:
@@ -393,9 +424,10 @@ def _owned(ctx: Context, attempt: _Attempt, vim_id: str, image_id: str) -> bool:
 
 def _upload(
     ctx: Context, driver: sdk.VimDriver, archive: PackageArchive, request: ImageRequest, vim: VimInstance,
-    attempt: _Attempt,
+    attempt: _Attempt, downloads: _Downloads | None = None,
 ) -> _Resolved:
-    """Puts the request's image on ``vim``; an image with the same bytes already there is reused."""
+    """Puts the request's image on ``vim``; an image with the same bytes already there is reused.
+    Links are opened by ``downloads`` (default: each streamed from the link)."""
     if request.file:
         size = archive.members[request.file].size
         reused = _same_bytes_on_vim(driver, archive, request.file, size, request.config.name, attempt)
@@ -418,10 +450,10 @@ def _upload(
             image = _put(ctx, driver, request, vim, attempt, lambda: driver.import_image(request.config, request.link))
             return _Resolved(request, vim, image, _owned(ctx, attempt, vim.id, image.id),
                              f"imported by the VIM from {request.link}", source=request.link)
-        with open_http(request.link, ctx.fetch_policy) as stream:
+        with (downloads or _Downloads(ctx, None, [])).open(request.link) as (stream, size):
             reader = HashingReader(stream)
             image = _put(ctx, driver, request, vim, attempt,
-                         lambda: driver.upload_image(request.config, reader, size=stream.size))
+                         lambda: driver.upload_image(request.config, reader, size=size))
         source = request.link
     _verify(image, reader.hexdigest(), request, vim)
     how = f"uploaded from {request.file or request.link}"
@@ -475,7 +507,8 @@ def _verify(image: sdk.Image, sha: str, request: ImageRequest, vim: VimInstance)
     if image.sha256 and image.sha256 != sha:
         raise ImageVerificationFailed(
             f"VIM {vim.name!r} stored image {image.id} with sha256 {image.sha256}, nfvo sent {sha}",
-            errors=[Issue("checksum mismatch after upload", file="Metadata.yaml", pointer=request.block_pointer)],
+            errors=[Issue("checksum mismatch after upload", file=request.source_file, line=request.source_line,
+                          pointer=request.block_pointer)],
         )
 
 
@@ -500,8 +533,10 @@ def _refuse_vdus_without_image(package: openbaton.OpenBatonPackage, vnfd_body: d
 def _commit(
     ctx: Context, attempt: _Attempt, package: openbaton.OpenBatonPackage, identity: str, vnfd_body: dict,
     scripts: dict[str, Path], link: str | None, commit: str | None, resolved: list[_Resolved],
+    warnings: tuple[Issue, ...],
 ) -> None:
-    """Stores the package's files, then commits package, VNFD, images and job success at once."""
+    """Stores the package's files, then commits package, VNFD, images and job success (with the
+    package's validation warnings) at once."""
     job, m = attempt.job, package.metadata
     package_dir = ctx.settings.packages_dir / job.package_id
     (package_dir / "scripts").mkdir(parents=True, exist_ok=True)
@@ -526,6 +561,7 @@ def _commit(
                 version=m.version, nfvo_version=m.nfvo_version, vim_types=list(m.vim_types), sha256=job.sha256,
                 size=job.size, filename=job.filename, scripts_link=link, scripts_commit=commit,
                 scripts=sorted(scripts), meta={**m.raw, "scripts-link": link} if link else m.raw,
+                warnings=[w.to_dict() for w in warnings],
             ))
             session.flush()
             session.add(Vnfd(id=vnfd_id, project_id=job.project_id, package_id=job.package_id, name=vnfd_body["name"],
@@ -537,7 +573,11 @@ def _commit(
                     request_key=r.request.key, sha256=r.image.sha256, uploaded=r.uploaded, decision=r.decision,
                     source=r.source,
                 ))
+            etsi = session.get(EtsiPackage, job.package_id)  # uploaded through /vnfpkgm/v1
+            if etsi is not None:
+                etsi.onboarding_state, etsi.failure = "ONBOARDED", None
             row.state, row.step, row.progress, row.updated_at = "succeeded", "done", 100, utcnow()
+            row.warnings = [w.to_dict() for w in warnings]
     except IntegrityError:
         shutil.rmtree(package_dir, ignore_errors=True)
         raise DuplicatePackage(f"Package {m.name!r} was onboarded by another job at the same time") from None

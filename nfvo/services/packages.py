@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, select, update
 
 from nfvo.db.models import EtsiPackage, Job, PackageImage, VimInstance, Vnfd, VnfPackage, new_id, utcnow
+from nfvo.domain.csar import is_zip
 from nfvo.domain.entity_ids import with_entity_ids
 from nfvo.domain.openbaton import vnfd_issues
 from nfvo.domain.sources import SourceDoc
@@ -29,6 +30,8 @@ from nfvo.services.vims import connected
 from nfvo.streams import copy_hashed
 
 log = logging.getLogger(__name__)
+
+OPENBATON_JOB, CSAR_JOB = "onboard", "onboard-csar"  # job kinds; the CSAR steps are etsi_onboarding's
 
 
 @dataclass(frozen=True)
@@ -42,14 +45,15 @@ class Received:
 
 
 def download(ctx: Context, link: str, *, progress: Callable[[int], None] | None = None,
-             basic_auth: tuple[str, str] | None = None) -> Received:
+             basic_auth: tuple[str, str] | None = None, default_name: str = "package.tar") -> Received:
     """Streams the package at ``link`` into the uploads directory, hashing it on the way, as
     if it had been uploaded. nfvo's link policy applies (NFVO_FETCH_ALLOW, no private
     addresses, timeouts), and NFVO_MAX_PACKAGE_SIZE bounds it (TooLarge). FetchRefused or
     FetchFailed name the link; nothing is left behind when it fails. ``progress`` is as for
-    :func:`store_upload`; ``basic_auth`` (user name, password) is sent to the link's own origin only."""
+    :func:`store_upload`; ``basic_auth`` (user name, password) is sent to the link's own origin only.
+    The package is named by the link's last path segment, else ``default_name``."""
     policy = dataclasses.replace(ctx.fetch_policy, max_bytes=ctx.settings.max_package_size)
-    name = PurePosixPath(urlsplit(link).path).name[:255] or "package.tar"
+    name = PurePosixPath(urlsplit(link).path).name[:255] or default_name
     with open_http(link, policy, basic_auth=basic_auth) as stream:
         return store_upload(ctx, stream, name, progress=progress)
 
@@ -69,21 +73,41 @@ def store_upload(ctx: Context, source: BinaryIO, filename: str, *,
     return Received(path, filename, digest.hexdigest(), size)
 
 
-def submit(ctx: Context, project_id: str, upload: Received, enqueue: Callable[[str], None]) -> Job:
+def submit(ctx: Context, project_id: str, upload: Received, enqueue: Callable[[str], None], *,
+           strict: bool = False) -> Job:
     """Creates the onboarding job for ``upload`` and enqueues it after the commit.
+
+    The job validates strictly (warnings refuse the package) when ``strict`` is true or
+    the service's NFVO_VALIDATION is ``strict``.
 
     The committed job is the promise: if the broker cannot take the message now, the job
     stays queued and a worker's sweep enqueues it again once it is NFVO_JOB_STALE_SECONDS old.
     """
     with ctx.transaction() as session:
-        job = Job(project_id=project_id, upload_path=str(upload.path), filename=upload.filename,
-                  sha256=upload.sha256, size=upload.size, package_id=new_id())
+        job = Job(project_id=project_id, kind=job_kind(upload.path), upload_path=str(upload.path),
+                  filename=upload.filename, sha256=upload.sha256, size=upload.size, package_id=new_id(),
+                  strict=is_strict(ctx, strict))
         session.add(job)
+        if job.kind == CSAR_JOB:  # its SOL005 state, as if created and uploaded at /vnfpkgm/v1
+            session.flush()
+            session.add(EtsiPackage(id=job.package_id, project_id=project_id, onboarding_state="PROCESSING",
+                                    job_id=job.id, user_defined_data={}))
     try:
         enqueue(job.id)
     except Exception:  # any broker failure; the sweep recovers the job
         log.warning("job %s is queued but the broker did not take it; a sweep will", job.id, exc_info=True)
     return job
+
+
+def job_kind(path: Path) -> str:
+    """The onboarding job for a received package, by its content: a zip is an ETSI CSAR, anything
+    else is read as an Open Baton tar (whose reader says what is wrong with it)."""
+    return CSAR_JOB if is_zip(path) else OPENBATON_JOB
+
+
+def is_strict(ctx: Context, asked: bool) -> bool:
+    """Whether a new job validates strictly: asked for by the request, or the service's setting."""
+    return asked or ctx.settings.validation == "strict"
 
 
 def get_job(ctx: Context, project_id: str, job_id: str) -> Job:

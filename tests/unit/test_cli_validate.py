@@ -24,16 +24,16 @@ def test_the_example_csar_directory_and_its_zip_are_valid(tmp_path):
     code, lines = validate(cb.EXAMPLE)
     assert code == 0
     assert lines == [
-        "csar-iperf: valid ETSI SOL004 CSAR (TOSCA-Metadata, unsigned)",
+        "csar-iperf is a valid ETSI SOL004 CSAR (TOSCA-Metadata, unsigned).",
         "  VNF iperf-server 3.9 by FOKUS: descriptor 5b2f3c3e-5d43-4b4e-9a8e-4f1c2d7e9a10 version 1.0, "
-        "flavour default",
-        "  VDU iperf_server (compute): image iperf_server_image 1.0 (raw, Files/images/iperf-server.img)",
-        "  manifest iperf-server.mf: 4 files, every hash verified"]
+        "flavour default.",
+        "  VDU iperf_server (compute) uses image iperf_server_image 1.0 (raw, from Files/images/iperf-server.img).",
+        "  Manifest iperf-server.mf lists 4 files; every hash was verified."]
     cert, key = cb.self_signed("ACME")
     code, lines = validate(cb.build(tmp_path / "signed.zip", cb.sign_manifest(cb.example_files(), cert, key)))
     assert code == 0
-    assert lines[0] == "signed.zip: valid ETSI SOL004 CSAR (TOSCA-Metadata, security option 1, 1 signature " \
-                       "verified (signed by CN=ACME))"
+    assert lines[0] == "signed.zip is a valid ETSI SOL004 CSAR (TOSCA-Metadata, security option 1, 1 signature " \
+                       "verified (signed by CN=ACME))."
 
 
 def test_an_invalid_csar_lists_every_problem_as_file_line_pointer_message(tmp_path):
@@ -43,10 +43,10 @@ def test_an_invalid_csar_lists_every_problem_as_file_line_pointer_message(tmp_pa
     code, lines = validate(cb.build(tmp_path / "broken.csar", cb.with_manifest(files, skip=("Files/extra.txt",))))
     assert code == 1
     assert lines == [
-        "2 problems in package broken.csar",
+        "1 problem in package broken.csar, and 1 warning",
         "  Definitions/iperf_server.yaml:35: /topology_template/node_templates/iperf_server/properties/"
         "sw_image_data/size: '1 KB!' is not a scalar-unit.size: write a number and a unit, e.g. '1 TiB'",
-        "  Files/extra.txt: not listed in the manifest iperf-server.mf"]
+        "  Files/extra.txt: warning: not listed in the manifest iperf-server.mf: its hash is not verified"]
 
 
 def test_an_unsafe_zip_is_refused_with_its_limits(tmp_path):
@@ -56,7 +56,7 @@ def test_an_unsafe_zip_is_refused_with_its_limits(tmp_path):
 
 def test_open_baton_directory_and_tar(tmp_path):
     code, lines = validate(ROOT / "examples" / "iperf-server")
-    assert code == 0 and lines[0] == "iperf-server: valid Open Baton package"
+    assert code == 0 and lines[0] == "iperf-server is a valid Open Baton package."
     tar = tmp_path / "broken.tar"
     with tarfile.open(tar, "w") as archive:
         for name, data in ((("Metadata.yaml", b"name: x\nvendor: y\n")), ("vnfd.json", b"{\"name\": 1")):
@@ -66,3 +66,17 @@ def test_open_baton_directory_and_tar(tmp_path):
     code, lines = validate(tar)
     assert code == 1 and lines[0] == "2 problems in package broken.tar"
     assert "  vnfd.json:1: JSON syntax error: Expecting ',' delimiter" in lines
+
+
+def test_a_csar_with_warnings_is_valid_and_lists_them_and_strict_refuses_it(tmp_path):
+    files = cb.example_files()
+    files["TOSCA-Metadata/TOSCA.meta"] = files["TOSCA-Metadata/TOSCA.meta"].replace(b"CSAR-Version: 1.1",
+                                                                                    b"CSAR-Version: '1.1'")
+    path = cb.build(tmp_path / "quoted.zip", cb.with_manifest(files))
+    code, lines = validate(path)
+    assert code == 0 and lines[0] == "quoted.zip is a valid ETSI SOL004 CSAR (TOSCA-Metadata, unsigned)."
+    warnings = lines[lines.index("1 warning:") + 1:]
+    assert len(warnings) == 1 and warnings[0].startswith("  TOSCA-Metadata/TOSCA.meta:2: /CSAR-Version: warning: quoted values")
+    code, lines = validate("--strict", path)
+    assert code == 1 and lines[0] == "1 problem in package quoted.zip (strict validation: warnings are errors)"
+    assert lines[1].startswith("  TOSCA-Metadata/TOSCA.meta:2: /CSAR-Version: quoted values")

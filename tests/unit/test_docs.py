@@ -28,6 +28,7 @@ import importlib.util
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -161,8 +162,9 @@ def test_broken_example_in_packages_doc_yields_the_errors_it_shows(tmp_path, nam
         with pytest.raises(ValidationFailed) as info:
             openbaton.read_package(archive)
     problem = info.value.to_problem()
-    assert [(e.get("file"), e.get("line"), e.get("pointer"), e["message"]) for e in problem["errors"]] == \
-        [(e.get("file"), e.get("line"), e.get("pointer"), e["message"]) for e in shown["errors"]]
+    fields = ("file", "line", "pointer", "severity", "message")
+    assert [tuple(e.get(f) for f in fields) for e in problem["errors"]] == \
+        [tuple(e.get(f) for f in fields) for e in shown["errors"]]
     shown.pop("instance", None)
     assert {k: v for k, v in problem.items() if k != "errors"} == {k: v for k, v in shown.items() if k != "errors"}
 
@@ -249,3 +251,21 @@ def test_etsi_doc_manifest_is_the_example_csars():
     metadata, _, entry = text.partition("\n\n")
     assert manifest.startswith(metadata + "\n\n")
     assert entry in manifest
+
+
+# --- compatibility.md -------------------------------------------------------------------
+
+def test_compatibility_doc_shows_what_validate_prints_for_a_warning_with_and_without_strict(tmp_path):
+    from click.testing import CliRunner
+
+    from nfvo.cli import main
+
+    shown = {m["validate"]: t for _, m, t in blocks("compatibility.md") if "validate" in m}
+    package = tmp_path / "iperf-server"
+    shutil.copytree(ROOT / "examples/iperf-server", package)
+    metadata = (package / "Metadata.yaml").read_text().splitlines(keepends=True)
+    (package / "Metadata.yaml").write_text("".join([metadata[0], "shared: true\n", *metadata[1:]]))
+    standard = CliRunner().invoke(main, ["package", "validate", str(package)])
+    strict = CliRunner().invoke(main, ["package", "validate", "--strict", str(package)])
+    assert (standard.exit_code, standard.output) == (0, shown["shared-key"])
+    assert (strict.exit_code, strict.output) == (1, shown["shared-key-strict"])

@@ -120,11 +120,23 @@ def test_a_single_root_yaml_with_its_manifest_is_valid(tmp_path):
         "disk", "https://images.example.com/tiny.qcow2", None, 2)  # 2 GB is 1.86 GiB: rounded up
 
 
-def test_root_yaml_layout_needs_the_manifest_and_template_metadata(tmp_path):
+def test_root_yaml_layout_needs_template_metadata_and_a_missing_manifest_is_one_warning(tmp_path):
     text = SINGLE_VNFD.replace("HASH", "ab" * 64).replace("  template_author: nfvo tests\n", "")
-    found = messages(cb.write_zip(tmp_path / "tiny.zip", {"tiny.yaml": text.encode()}))
-    assert "tiny.mf: the manifest tiny.mf is missing" in found
-    assert "tiny.yaml:2 /metadata: metadata 'template_author' is required" in found
+    found = problems(cb.write_zip(tmp_path / "tiny.zip", {"tiny.yaml": text.encode()}))
+    assert [(str(i), i.severity) for i in found] == [
+        ("tiny.yaml:1: warning: no manifest: file hashes are not verified (there is no tiny.mf; only "
+         "sw_image_data checksums are)", "warning"),
+        ("tiny.yaml:2 /metadata: metadata 'template_author' is required in a package without "
+         "TOSCA-Metadata/TOSCA.meta", "error")]
+
+
+def test_root_yaml_layout_refuses_a_manifest_named_otherwise(tmp_path):
+    files = cb.with_manifest(single_yaml_files(), "other.mf", metadata={
+        "vnf_provider_id": "ACME", "vnf_product_name": "tiny", "vnf_release_date_time": "2024-01-02T03:04:05Z",
+        "vnf_package_version": "1"})
+    [issue] = problems(cb.write_zip(tmp_path / "tiny.zip", files))
+    assert (issue.file, issue.message, issue.severity) == (
+        "other.mf", "the manifest must be named like tiny.yaml (tiny.mf), not other.mf", "error")
 
 
 def test_upper_case_hex_and_dashless_algorithms_are_accepted(tmp_path):
@@ -153,7 +165,7 @@ def test_a_missing_hash_line(tmp_path):
     files[cb.MANIFEST] = (text[:end] + text[text.index("\n", end) + 1:]).encode()
     found = messages(cb.build(tmp_path / "p.csar", files))
     assert "the entry of 'Files/ChangeLog.txt' has no Hash: line" in found
-    assert "Files/ChangeLog.txt: not listed in the manifest" in found
+    assert "Files/ChangeLog.txt: warning: not listed in the manifest iperf-server.mf: its hash is not verified" in found
 
 
 def test_an_image_whose_bytes_differ_from_sw_image_data_and_manifest(tmp_path):
@@ -174,9 +186,18 @@ def test_unlisted_and_missing_files(tmp_path):
     files["Files/extra.txt"] = b"not in the manifest"
     del files["Files/ChangeLog.txt"]
     found = messages(cb.build(tmp_path / "p.csar", files))
-    assert "Files/extra.txt: not listed in the manifest iperf-server.mf" in found
+    assert "Files/extra.txt: warning: not listed in the manifest iperf-server.mf: its hash is not verified" in found
     assert "'Files/ChangeLog.txt' is listed but not in the package" in found
     assert "TOSCA-Metadata/TOSCA.meta:6 /ETSI-Entry-Change-Log: 'Files/ChangeLog.txt' is not in the package" in found
+
+
+def test_a_file_a_signed_manifest_does_not_list_is_an_error(tmp_path):
+    cert, key = cb.self_signed("ACME")
+    files = cb.sign_manifest(cb.example_files(), cert, key)
+    files["Files/extra.txt"] = b"outside the signature"
+    [issue] = problems(cb.build(tmp_path / "p.csar", files))
+    assert (issue.file, issue.severity) == ("Files/extra.txt", "error")
+    assert issue.message == "not listed in the manifest iperf-server.mf, so the manifest's signature does not cover it"
 
 
 def test_open_verified_streams_and_refuses_the_last_bytes_of_a_wrong_member(tmp_path):
@@ -243,11 +264,21 @@ def test_tosca_meta_keys_in_another_case_and_licence_folders_are_accepted(tmp_pa
     assert read(cb.build(tmp_path / "p.csar", cb.with_manifest(files))).licenses == "Files/Licenses"
 
 
-def test_tosca_meta_needs_the_manifest_entry(tmp_path):
+def test_tosca_meta_without_the_manifest_entry_is_one_warning(tmp_path):
     files = cb.example_files()
     files["TOSCA-Metadata/TOSCA.meta"] = files["TOSCA-Metadata/TOSCA.meta"].replace(
         b"ETSI-Entry-Manifest: iperf-server.mf\n", b"")
-    assert "'ETSI-Entry-Manifest' is required" in messages(cb.build(tmp_path / "p.csar", files))
+    package = read(cb.build(tmp_path / "p.csar", files))
+    [warning] = package.warnings
+    assert (warning.file, warning.severity) == ("TOSCA-Metadata/TOSCA.meta", "warning")
+    assert warning.message == (
+        "no manifest: file hashes are not verified (TOSCA.meta declares no ETSI-Entry-Manifest and there is no "
+        "iperf_server.mf or Definitions/iperf_server.mf; only TOSCA.meta's per-artifact hashes and sw_image_data "
+        "checksums are); iperf-server.mf is not declared, so not read")
+    assert not package.manifest.declared and package.manifest.entries == ()
+    with CsarArchive.open(cb.build(tmp_path / "q.csar", files)) as archive:
+        with package.open_verified(archive, IMAGE) as stream:  # by its sw_image_data checksum
+            assert stream.read() == files[IMAGE]
 
 
 def test_every_problem_is_reported_at_once(tmp_path):

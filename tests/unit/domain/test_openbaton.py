@@ -194,22 +194,22 @@ image-config:
     isPublic: sure
 """
     error = problems(tmp_path, server_files(metadata))
-    assert error.detail == "9 problems in package p.tar"
-    assert [(e.file, e.line, e.pointer) for e in error.errors] == [
-        ("Metadata.yaml", 3, "/provider"),
-        ("Metadata.yaml", 4, "/vim_types/1"),
-        ("Metadata.yaml", 5, "/version"),
-        ("Metadata.yaml", 6, "/colour"),
-        ("Metadata.yaml", 8, "/image/upload"),
-        ("Metadata.yaml", 10, "/image/link"),
-        ("Metadata.yaml", 14, "/image-config/minCPU"),
-        ("Metadata.yaml", 15, "/image-config/minRam"),
-        ("Metadata.yaml", 16, "/image-config/isPublic"),
+    assert error.detail == "8 problems in package p.tar, and 1 warning"
+    assert [(e.file, e.line, e.pointer, e.severity) for e in error.errors] == [
+        ("Metadata.yaml", 3, "/provider", "error"),
+        ("Metadata.yaml", 4, "/vim_types/1", "error"),
+        ("Metadata.yaml", 5, "/version", "error"),
+        ("Metadata.yaml", 6, "/colour", "warning"),
+        ("Metadata.yaml", 8, "/image/upload", "error"),
+        ("Metadata.yaml", 10, "/image/link", "error"),
+        ("Metadata.yaml", 14, "/image-config/minCPU", "error"),
+        ("Metadata.yaml", 15, "/image-config/minRam", "error"),
+        ("Metadata.yaml", 16, "/image-config/isPublic", "error"),
     ]
     messages = {e.pointer: e.message for e in error.errors}
     assert messages["/provider"] == "'vendor' and 'provider' mean the same: give only one"
     assert messages["/vim_types/1"] == "must be a string, not a number"
-    assert messages["/colour"] == "unknown key 'colour'"
+    assert messages["/colour"] == "unknown key 'colour' (Open Baton ignores it)"
     assert messages["/image/upload"] == "upload must be one of true, false, check (got 'maybe')"
     assert messages["/image/link"] == "'ftp://example.org/x.img' is not an http or https URL"
     assert messages["/image-config/minCPU"] == "must be a whole number, 0 or more"
@@ -226,14 +226,14 @@ image-config:
     name: x
 """
     error = problems(tmp_path, server_files(metadata))
-    found = {(e.line, e.pointer, e.message) for e in error.errors}
+    found = {(e.line, e.pointer, e.severity, e.message) for e in error.errors}
     assert found == {
-        (1, "/vendor", "'vendor' is required"),
-        (1, "/vim_types", "'vim_types' is required"),
-        (2, "/vim-type", "unknown key 'vim-type' (did you mean 'vim-types'?)"),
-        (3, "/image", "upload 'true' needs image.link or image.file to upload from"),
-        (5, "/image-config/diskFormat", "'diskFormat' is required when upload is 'true'"),
-        (5, "/image-config/containerFormat", "'containerFormat' is required when upload is 'true'"),
+        (1, "/vendor", "error", "'vendor' (or its alias 'provider') is required"),
+        (1, "/vim_types", "error", "'vim_types' is required"),
+        (2, "/vim-type", "warning", "unknown key 'vim-type' (Open Baton ignores it; did you mean 'vim-types'?)"),
+        (3, "/image", "error", "upload 'true' needs image.link or image.file to upload from"),
+        (5, "/image-config/diskFormat", "error", "'diskFormat' is required when upload is 'true'"),
+        (5, "/image-config/containerFormat", "error", "'containerFormat' is required when upload is 'true'"),
     }
 
 
@@ -365,7 +365,7 @@ def test_layout_problems(tmp_path):
 
 
 def test_several_metadata_files_differing_in_case(tmp_path):
-    files = {"Metadata.yaml": SERVER_METADATA, "metadata.yaml": SERVER_METADATA, "vnfd.json": SERVER_VNFD}
+    files = server_files(**{"metadata.yaml": SERVER_METADATA})
     [issue] = problems(tmp_path, files).errors
     assert (issue.file, issue.message) == ("metadata.yaml", "several Metadata.yaml files: Metadata.yaml, metadata.yaml")
 
@@ -412,6 +412,9 @@ def test_vnfd_problems(tmp_path):
         "/vdu/1/vm_image/1": (line('""', line('"ubuntu"')), "empty image name"),
         "/type": (1, "'type' is required"),
         "/endpoint": (line('"endpoint"'), "must not be empty"),
+        # Checked with the rest, not only once the package is otherwise valid.
+        "/lifecycle_event/0/lifecycle_events/0": (line('"a.sh"'), "script 'a.sh' named by a lifecycle event "
+                                                  "is not among the package's scripts"),
     }
 
 
@@ -478,17 +481,22 @@ def test_metadata_has_its_own_small_size_limit(tmp_path):
 
 def test_reported_problems_are_capped(tmp_path):
     assert MAX_ISSUES == 100
-    metadata = SERVER_METADATA + "".join(f"unknown{i:03}: x\n" for i in range(150))
+    metadata = SERVER_METADATA.replace("vim_types:\n - local\n", "") + "".join(
+        f"unknown{i:03}: x\n" for i in range(149))
     error = problems(tmp_path, server_files(metadata))
-    assert error.detail == "150 problems in package p.tar"
+    assert error.detail == "1 problem in package p.tar, and 149 warnings"
     assert len(error.errors) == MAX_ISSUES + 1
-    assert [e.pointer for e in error.errors[:2]] == ["/unknown000", "/unknown001"]
+    assert [(e.pointer, e.severity) for e in error.errors[:3]] == [
+        ("/vim_types", "error"), ("/unknown000", "warning"), ("/unknown001", "warning")]
     assert error.errors[-1].message == "50 more problems were found; only the first 100 are listed"
 
 
 def test_a_metadata_file_of_unknown_keys_at_the_size_limit_is_read_quickly(tmp_path):
     keys = "".join(f"k{i:07}: 1\n" for i in range(METADATA_MAX_SIZE // 12 - 100))
     started = time.monotonic()
-    error = problems(tmp_path, server_files(SERVER_METADATA + keys))
+    with PackageArchive.open(make_package(tmp_path, server_files(SERVER_METADATA + keys)), display_name="p.tar") as archive:
+        with pytest.raises(ValidationFailed) as caught:
+            read_package(archive, strict=True)  # the unknown keys are warnings, errors when strict
+    error = caught.value
     assert time.monotonic() - started < 8  # about 2.5 s; a 1.4 MB file took 11 s before the limit
     assert len(error.errors) == MAX_ISSUES + 1

@@ -118,6 +118,7 @@ def test_sol001_imports_resolve_by_name_or_url_never_the_network():
     assert "/imports/3: import '../../outside.yaml' leaves the package" in text
     assert "/imports/4: unknown import 'missing.yaml': the package has no file Definitions/missing.yaml" in text
     assert "/imports/5/repository: imports from repositories are not supported" in text
+    assert {i.severity for i in issues} == {"error"}
 
 
 def test_missing_vnf_properties_and_functions_as_identity():
@@ -142,6 +143,7 @@ def test_property_types_constraints_and_unknown_names():
     assert "sw_image_data/color: unknown property 'color' of data type tosca.datatypes.nfv.SwImageData" in text
     assert "/vdu/properties/nmae: unknown property 'nmae' of tosca.nodes.nfv.Vdu.Compute (did you mean 'name'?)" \
            in text
+    assert {i.severity for i in issues} == {"error"}
 
 
 def test_unknown_types_and_bad_checksums():
@@ -154,6 +156,7 @@ def test_unknown_types_and_bad_checksums():
     assert "/vdu2/properties/sw_image_data/checksum/algorithm: unsupported checksum algorithm 'md5'" in text
     _, issues = vnfd(VNF + VDU.replace("HASH", "abc"))
     assert "/checksum/hash: a sha256 hash has 64 hex digits, not 3" in found(issues)
+    assert [i.severity for i in issues] == ["error"]
 
 
 def test_artifact_paths_relative_to_the_file_or_the_root_never_outside():
@@ -219,3 +222,19 @@ def test_no_vnf_node_and_bad_yaml():
     text = found(issues)
     assert "a.yaml:1 /tosca_definitions_version: must be one of" in text
     assert "a.yaml:2 /node_typs: unknown key 'node_typs' (did you mean 'node_types'?)" in text
+    assert {i.severity for i in issues} == {"error"}
+
+
+def test_a_flavour_file_whose_identity_differs_is_a_warning_and_the_top_level_wins():
+    top = HEADER + "  - types.yaml\n  - df_big.yaml\n"
+    body = "    VNF:\n      type: acme.VNF\n      properties:\n        flavour_id: big\n        provider: ACME\n"
+    flavour = FLAVOUR.replace("NAME", "big").replace("HASH", "b" * 64).replace(
+        "      type: acme.VNF\n", "      type: acme.VNF\n      properties:\n        descriptor_id: d-9\n"
+                               "        product_name: other\n", 1)
+    extra = {"Definitions/types.yaml": TYPES, "Definitions/df_big.yaml": flavour}
+    result, issues = vnfd(body, header=top, extra=extra)
+    assert [(i.file, i.pointer, i.severity, i.message) for i in issues] == [
+        ("Definitions/df_big.yaml", "/topology_template/node_templates/VNF/properties/product_name", "warning",
+         "product_name is 'other' here but 'thing' in the top-level VNFD Definitions/main.yaml; the top level's value "
+         "is used")]
+    assert (result.product_name, result.descriptor_id, [f.id for f in result.flavours]) == ("thing", "d-9", ["big"])
