@@ -111,10 +111,11 @@ def package_build(directory: Path, output: Path | None) -> None:
 @package.command("upload")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--skip-duplicate", is_flag=True, help="A package that is already onboarded is not an error.")
-def package_upload(path: Path, skip_duplicate: bool) -> None:
-    """Onboard a package and print its summary: an Open Baton .tar (or a directory that is tarred
-    first) through /api/v1, or an ETSI SOL004 CSAR zip (or CSAR directory, zipped first) through
-    /vnfpkgm/v1."""
+@click.option("--strict", is_flag=True, help="Every validation warning refuses the package.")
+def package_upload(path: Path, skip_duplicate: bool, strict: bool) -> None:
+    """Onboard a package and print its summary, then its validation warnings: an Open Baton .tar
+    (or a directory that is tarred first) through /api/v1, or an ETSI SOL004 CSAR zip (or CSAR
+    directory, zipped first) through /vnfpkgm/v1."""
     from nfvo.client import Client, ClientError, build_package
     from nfvo.domain.csar import build_csar, is_zip
     from nfvo.validate import is_csar_directory
@@ -124,12 +125,13 @@ def package_upload(path: Path, skip_duplicate: bool) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             if path.is_dir() and is_csar_directory(path) or path.is_file() and is_zip(path):
                 csar = build_csar(path, Path(tmp) / f"{path.name}.csar") if path.is_dir() else path
-                info = client.onboard_csar(csar)
+                info = client.onboard_csar(csar, strict=strict)
                 click.echo(f"onboarded {info['vnfProductName']} {info['vnfSoftwareVersion']} (provider "
                            f"{info['vnfProvider']}): VNF package {info['id']}, vnfdId {info['vnfdId']}")
+                _echo_warnings(info.get("warnings", []), path.name)
                 return
             tar = build_package(path, Path(tmp) / f"{path.name}.tar") if path.is_dir() else path
-            vnfd = client.upload_package(tar)
+            vnfd = client.upload_package(tar, strict=strict)
     except ClientError as exc:
         if skip_duplicate and exc.problem.get("type", "").endswith("/duplicate-package"):
             if exc.package_id:  # the CSAR package made for this attempt, in ERROR
@@ -140,6 +142,19 @@ def package_upload(path: Path, skip_duplicate: bool) -> None:
     images = sorted({i for vdu in vnfd.get("vdu", []) for i in vdu.get("vm_image", [])})
     click.echo(f"onboarded {vnfd['name']} (vendor {vnfd.get('vendor')}): VNFD {vnfd['id']}, "
                f"package {vnfd['vnfPackageLocation']}, images {', '.join(images)}")
+    _echo_warnings(vnfd.get("warnings", []), path.name)
+
+
+def _echo_warnings(warnings: list[dict], default_file: str) -> None:
+    """The validation warnings of an onboarded package, one per line, as ``package validate`` prints them."""
+    from nfvo.domain.findings import count
+    from nfvo.errors import Issue
+
+    issues = [Issue(**w) for w in warnings]
+    if issues:
+        click.echo(f"{count(issues)}:")
+        for issue in issues:
+            click.echo(f"  {_issue_line(issue, default_file)}")
 
 
 @package.command("validate")

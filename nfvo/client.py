@@ -44,6 +44,10 @@ def build_package(directory: Path, out: Path) -> Path:
     return out
 
 
+def _validation(strict: bool) -> dict:
+    return {"validation": "strict"} if strict else {}
+
+
 class Client:
     def __init__(self, settings: ClientSettings, timeout: float = 3600):
         self.settings = settings
@@ -85,24 +89,30 @@ class Client:
     def get(self, path: str):
         return self._check(self._http.get(f"{self.settings.url}{path}", headers=self._headers(), timeout=60))
 
-    def upload_package(self, path: Path) -> dict:
-        """Onboards the tar at ``path`` and returns the VNFD; the file is streamed, not read into memory."""
+    def upload_package(self, path: Path, *, strict: bool = False) -> dict:
+        """Onboards the tar at ``path`` and returns the VNFD (with ``warnings`` when there are any);
+        the file is streamed, not read into memory. ``strict``: warnings refuse the package."""
         with open(path, "rb") as f:
             body = MultipartEncoder({"file": (os.path.basename(path), f, "application/x-tar")})
             answer = self._http.post(f"{self.settings.url}/api/v1/vnf-packages", data=body, timeout=self.timeout,
+                                     params=_validation(strict),
                                      headers={**self._headers(), "Content-Type": body.content_type})
         return self._check(answer)
 
-    def onboard_csar(self, path: Path, poll: float = 0.2) -> dict:
+    def onboard_csar(self, path: Path, poll: float = 0.2, *, strict: bool = False) -> dict:
         """Onboards the CSAR zip at ``path`` through /vnfpkgm/v1 (create, stream the content, wait)
-        and returns its VnfPkgInfo. ClientError when it fails after the package was created: it
-        then names the package (``package_id``), which stays (in ERROR once onboarding failed)."""
+        and returns its VnfPkgInfo (with its ``warnings``). ClientError when it fails after the
+        package was created: it then names the package (``package_id``), which stays (in ERROR once
+        onboarding failed). ``strict``: warnings refuse the package."""
         base = f"{self.settings.url}/vnfpkgm/v1/vnf_packages"
         package = self._check(self._http.post(base, json={"userDefinedData": {}}, headers=self._headers(), timeout=60))
         try:
             with open(path, "rb") as f:
+                disposition = f'attachment; filename="{os.path.basename(path)}"'
                 self._check(self._http.put(f"{base}/{package['id']}/package_content", data=f, timeout=self.timeout,
-                                           headers={**self._headers(), "Content-Type": "application/zip"}))
+                                           params=_validation(strict),
+                                           headers={**self._headers(), "Content-Type": "application/zip",
+                                                    "Content-Disposition": disposition}))
         except ClientError as exc:
             exc.package_id = package["id"]
             raise

@@ -6,6 +6,7 @@ ignores (``shared: true``), and a CSAR whose TOSCA.meta quotes a value (``CSAR-V
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from requests_toolbelt import MultipartEncoder
 
 from tests.csar_builder import build, with_manifest
-from tests.integration.harness import assert_problem, embedded_nfvo, example_files, make_tar
+from tests.integration.harness import NFVO, assert_problem, embedded_nfvo, example_files, make_tar
 from tests.integration.test_vnfpkgm import BASE, create, csar_files, put_content, wait_onboarding
 
 pytestmark = pytest.mark.integration
@@ -127,3 +128,22 @@ def test_strict_validation_per_sol005_upload(nfvo, tmp_path):
     assert info["onboardingState"] == "ERROR"
     [finding] = info["onboardingFailureDetails"]["errors"]
     assert (finding["severity"], finding["file"]) == ("error", "TOSCA-Metadata/TOSCA.meta")
+
+
+def test_the_cli_upload_prints_warnings_and_refuses_them_with_strict(nfvo, tmp_path):
+    env = {**nfvo.env, "NFVO_URL": nfvo.url, "NFVO_PASSWORD": "test-admin-pw"}
+    tar = warned_package(tmp_path)
+    strict = subprocess.run([NFVO, "package", "upload", "--strict", str(tar)], env=env, capture_output=True,
+                            text=True)
+    assert strict.returncode == 1 and "strict validation: warnings are errors" in strict.stderr, strict
+    done = subprocess.run([NFVO, "package", "upload", str(tar)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("onboarded iperf-") and lines[1:] == [
+        "1 warning:", "  Metadata.yaml:2: /shared: warning: unknown key 'shared' (Open Baton ignores it)"]
+
+    csar = warned_csar(tmp_path)
+    done = subprocess.run([NFVO, "package", "upload", str(csar)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1:2] == ["1 warning:"]
+    assert done.stdout.splitlines()[2].startswith("  TOSCA-Metadata/TOSCA.meta:2: /CSAR-Version: warning: quoted")
