@@ -88,3 +88,17 @@ def test_findings_name_the_package_as_the_client_named_it(nfvo, tmp_path):
     files["Files/images/iperf-server.img"] = b"y" * 1024  # no longer the bytes the manifest hashed
     problem = assert_problem(post_file(nfvo, build(tmp_path / "their-name.zip", files)), 422, "validation-failed")
     assert problem["detail"].endswith("in package their-name.zip")
+
+
+def test_a_csar_image_that_is_nowhere_is_reported_in_csar_words(nfvo, tmp_path):
+    files = csar_files()
+    server = files["Definitions/iperf_server.yaml"].decode()
+    server = server.replace("      artifacts:\n        sw_image:\n          type: tosca.artifacts.nfv.SwImage\n"
+                            "          file: ../Files/images/iperf-server.img\n", "")
+    server = server.replace("name: iperf_server_image", "name: nowhere_image")  # on no VIM either
+    del files["Files/images/iperf-server.img"]
+    files = with_manifest({**files, "Definitions/iperf_server.yaml": server.encode()})
+    problem = assert_problem(post_file(nfvo, build(tmp_path / "no-image.zip", files)), 422, "image-resolution-failed")
+    [issue] = problem["errors"]
+    assert issue["file"] == "Definitions/iperf_server.yaml" and issue["pointer"].endswith("/sw_image_data"), issue
+    assert "upload" not in issue["message"] and "neither a file nor a URL" in issue["message"], issue

@@ -94,3 +94,17 @@ def test_one_normalisation_of_upload(written, value):
 def test_block_pointer_defaults_to_the_escaped_key():
     assert request("true", key="a/b~c").block_pointer == "/a~1b~0c"
     assert dataclasses.replace(request("true"), pointer="/images/x").block_pointer == "/images/x"
+
+
+def test_a_rule_nfvo_derived_is_reported_in_the_format_s_words():
+    # A CSAR states no upload rule: an image without a file or URL must be on the VIM by name.
+    derived = ImageRequest(key="vdu1", upload="false", names=("cirros",), config=CONFIG, source_line=30,
+                           pointer="/topology_template/node_templates/vdu1/properties/sw_image_data",
+                           source_file="Definitions/vnfd.yaml", stated=False)
+    with pytest.raises(ImageResolutionFailed) as caught:
+        decide(derived, by_ids={}, by_names={}, vim_name="vim-a")
+    [issue] = caught.value.errors
+    assert (issue.file, issue.line, issue.pointer) == ("Definitions/vnfd.yaml", 30, derived.pointer)
+    assert issue.message == ("no image found by names ['cirros'] on VIM 'vim-a', and the package has neither a file "
+                             "nor a URL for image 'vdu1': put the image on the VIM, or add it to the package")
+    assert "upload" not in issue.message
