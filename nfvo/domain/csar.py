@@ -42,7 +42,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager as ContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from cryptography import x509
@@ -392,7 +392,6 @@ class CsarPackage:
     certificate: str | None
     files: tuple[str, ...]
     display_name: str = "package"
-    image_sources: dict[str, str] = field(default_factory=dict)  # ImageRequest.key -> VNFD file
     warnings: tuple[Issue, ...] = ()  # findings that did not refuse it
 
     @property
@@ -550,10 +549,9 @@ def read_csar(archive: CsarArchive, *, verify_hashes: bool = True,
     warnings = findings.settle(issues, archive.display_name, strict=strict)
     option = 2 if archive.package_signature else (1 if manifest_signature or artifact_signatures else None)
     security = Security(option, manifest_signature, tuple(artifact_signatures), archive.package_signature)
-    images, sources = image_requests(vnfd)
-    return CsarPackage(parts.layout, parts.entry, parts.meta, manifest, vnfd, images, security, verify_hashes,
-                       parts.change_log, parts.licenses, parts.certificate, tuple(files), archive.display_name,
-                       sources, warnings)
+    return CsarPackage(parts.layout, parts.entry, parts.meta, manifest, vnfd, image_requests(vnfd), security,
+                       verify_hashes, parts.change_log, parts.licenses, parts.certificate, tuple(files),
+                       archive.display_name, warnings)
 
 
 @dataclass
@@ -866,14 +864,13 @@ def _verify_manifest_signature(manifest: Manifest, trusted: tuple[x509.Certifica
     return None
 
 
-def image_requests(vnfd: Vnfd) -> tuple[tuple[ImageRequest, ...], dict[str, str]]:
-    """One ImageRequest per distinct software image of the VNFD, and the VNFD file of each key.
+def image_requests(vnfd: Vnfd) -> tuple[ImageRequest, ...]:
+    """One ImageRequest per distinct software image of the VNFD, naming the VNFD file that declares it.
 
     Images with the same name, checksum and file/URL are one request (keyed by the first VDU
     node); ``min_disk`` becomes whole GiB and ``min_ram`` whole MiB, as VIMs count them.
     """
     requests: dict[tuple, ImageRequest] = {}
-    sources: dict[str, str] = {}
     for image in vnfd.images:
         identity = (image.name, image.algorithm, image.hash, image.file, image.link)
         if identity in requests:
@@ -885,8 +882,7 @@ def image_requests(vnfd: Vnfd) -> tuple[tuple[ImageRequest, ...], dict[str, str]
         requests[identity] = ImageRequest(key=image.node, upload=upload, names=(image.name,), link=image.link,
                                           file=image.file, config=config, source_line=image.line,
                                           pointer=image.pointer, source_file=image.source_file, stated=False)
-        sources[image.node] = image.source_file
-    return tuple(requests.values()), sources
+    return tuple(requests.values())
 
 
 # building ---------------------------------------------------------------------------

@@ -44,7 +44,6 @@ from nfvo.services.context import Context
 
 log = logging.getLogger(__name__)
 
-CSAR_JOB = packages.CSAR_JOB
 #: how often a running upload marks its package as still receiving
 HEARTBEAT_SECONDS = 5.0
 CONTENT_FILE, INNER_FILE = "package.csar", "inner.csar"
@@ -460,6 +459,6 @@ def check_user_defined_data(data) -> None:
         raise ValidationFailed(f"{len(issues)} problems in userDefinedData", errors=issues)
 
 
-__all__ = ["COMPLEX_ATTRIBUTES", "CSAR_JOB", "Page", "StoredPackage", "artifact_member", "check_user_defined_data",
+__all__ = ["COMPLEX_ATTRIBUTES", "Page", "StoredPackage", "artifact_member", "check_user_defined_data",
            "create", "known_attribute", "list_page", "modify", "receive", "receive_from_uri", "remove", "show",
            "stored", "vim_selection"]

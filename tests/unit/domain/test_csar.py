@@ -61,7 +61,7 @@ def test_the_example_is_a_valid_tosca_metadata_csar(tmp_path):
         "iperf_server", "check", ("iperf_server_image",), IMAGE, None)
     assert (request.config.min_disk, request.config.min_ram, request.config.disk_format) == (1, 512, "raw")
     assert request.pointer == "/topology_template/node_templates/iperf_server/properties/sw_image_data"
-    assert package.image_sources == {"iperf_server": VNFD}
+    assert (request.source_file, request.stated) == (VNFD, False)  # messages speak of the VNFD, not of upload
 
 
 SINGLE_VNFD = """\
