@@ -14,6 +14,12 @@ capabilities' properties and artifacts; every policy's type, properties and targ
 names instantiation levels and scaling aspects refer to.  Requirements, interfaces, groups
 and workflows are read but not checked.
 
+The top-level VNFD must hold the VNF node template and give some of its properties there (a
+type's defaults alone do not do), and some template must name a flavour: a flavour's template
+gives its ``flavour_id`` in its ``substitution_mappings``; a VNFD of one template gives it there or
+in the VNF node template. Tacker (``csar_utils._get_vnf_data``, ``_populate_flavour_data``)
+refuses the rest.
+
 A flavour's template (a file with ``substitution_mappings`` the top-level VNFD imports) may
 repeat the VNF node; where its properties differ from the top-level VNFD's, the top level
 wins and each difference is a warning.
@@ -255,6 +261,7 @@ def _vnfd(model: TypeModel, templates: list[tuple[SourceDoc, str, Any]], entry: 
     # the top level: the entry file's VNF node (else the first one found)
     top = next((t for t in vnf_nodes if t[0].file == entry), vnf_nodes[0])
     doc, node, body = top
+    _check_vnf_properties_given(model, top, entry)
     identity: dict[str, str] = {}
     for prop in _IDENTITY:
         value = _resolved(model, doc, node, body, prop)
@@ -269,7 +276,7 @@ def _vnfd(model: TypeModel, templates: list[tuple[SourceDoc, str, Any]], entry: 
         if other is not top:
             _compare_with_top(model, top, other)
     flavours = _flavours(model, vnf_nodes)
-    if not flavours:
+    if _flavour_id_given(model, templates, top, entry) and not flavours:
         model.issues.append(doc.issue(props_pointer(node), "no deployment flavour: flavour_id has no value"))
     flavour_of = {f.source_file: f.id for f in flavours}
     vdus = []
@@ -286,6 +293,97 @@ def _vnfd(model: TypeModel, templates: list[tuple[SourceDoc, str, Any]], entry: 
                 vnfm_info=tuple(str(v) for v in vnfm_info) if isinstance(vnfm_info, list) else (),
                 vdus=tuple(vdus), vnf_node=node, vnf_type=body["type"], entry_file=entry,
                 files=tuple(model.vnfd_files))
+
+
+def _check_vnf_properties_given(model: TypeModel, top: tuple[SourceDoc, str, dict], entry: str) -> None:
+    """The top-level VNFD's VNF node template must give properties itself: Tacker
+    (``csar_utils._get_vnf_data``) reads them from that template only, never from the type's
+    defaults or a flavour's template, and refuses the package when there are none."""
+    doc, node, body = top
+    if doc.file != entry:
+        topology = model.docs[entry].data.get("topology_template")
+        model.issues.append(model.docs[entry].issue(
+            "/topology_template/node_templates" if _node_templates_of(model.docs[entry])
+            else "/topology_template" if isinstance(topology, dict) else "",
+            f"the top-level VNFD has no node template of type {VNF}: the VNF node template '{node}' is only in "
+            f"{doc.file}; Tacker and SOL001 need it, with its properties, in the top-level VNFD"))
+        return
+    if "properties" in body and body["properties"] != {}:
+        return  # given, or reported: properties must be a mapping
+    pointer = props_pointer(node) if "properties" in body else node_pointer(node)
+    model.issues.append(doc.issue(pointer, f"the VNF node template '{node}' gives none of its properties "
+                                           f"({', '.join(_IDENTITY)}, ...): Tacker and SOL001 need them in the "
+                                           "VNFD, not only as defaults of its type"))
+
+
+def _node_templates_of(doc: SourceDoc) -> bool:
+    return any(True for _ in _node_templates(doc))
+
+
+def _flavour_id_given(model: TypeModel, templates: list[tuple[SourceDoc, str, Any]],
+                      top: tuple[SourceDoc, str, dict], entry: str) -> bool:
+    """Whether some template states a deployment flavour the way Tacker looks for one
+    (``csar_utils._populate_flavour_data``); reports an error when none does.
+
+    A flavour's template (an imported file whose substitution_mappings map a type of a node
+    template of the top-level VNFD) counts only when its substitution_mappings give a
+    ``flavour_id``. With no such template the top-level VNFD is the only flavour
+    (``_get_flavour_data``): its substitution_mappings' or VNF node template's ``flavour_id``,
+    or any other flavour data there (flavour_description, instantiation levels, an image)."""
+    doc, node, body = top
+    if doc.file != entry:
+        return True  # reported: the VNF node is not in the top-level VNFD
+    entry_doc = model.docs[entry]
+    entry_types = {b.get("type") for d, _, b in templates if d is entry_doc and isinstance(b, dict)}
+    flavour_docs = [d for d in model.package_docs() if d is not entry_doc and (m := _mappings(d)) is not None
+                    and isinstance(m.get("node_type"), str) and m["node_type"] in entry_types]
+    if flavour_docs:
+        if any(_mapped_flavour_id(d) for d in flavour_docs):
+            return True
+        for fdoc in flavour_docs:
+            model.issues.append(fdoc.issue(_mappings_pointer(fdoc), "no deployment flavour: no template's "
+                                           "substitution_mappings gives flavour_id (Tacker takes a flavour's id "
+                                           "from its template's substitution_mappings only)"))
+        return False
+    given = body.get("properties") if isinstance(body.get("properties"), dict) else {}
+    if (_mapped_flavour_id(entry_doc) or isinstance(given.get("flavour_id"), str) and given["flavour_id"]
+            or "flavour_description" in given or _flavour_data(model, templates, entry_doc)):
+        return True
+    mapped = _mappings(entry_doc) is not None
+    model.issues.append(entry_doc.issue(
+        _mappings_pointer(entry_doc) if mapped else props_pointer(node) if given else node_pointer(node),
+        f"no deployment flavour: no template's substitution_mappings gives flavour_id, nor does the VNF node "
+        f"template '{node}' (a default of its type does not count: Tacker refuses a VNFD without flavours)"))
+    return False
+
+
+def _mapped_flavour_id(doc: SourceDoc) -> bool:
+    props = (_mappings(doc) or {}).get("properties")
+    return isinstance(props, dict) and bool(props.get("flavour_id"))
+
+
+def _mappings_pointer(doc: SourceDoc) -> str:
+    mappings = _mappings(doc) or {}
+    return "/topology_template/substitution_mappings" + ("/properties" if "properties" in mappings else "")
+
+
+def _flavour_data(model: TypeModel, templates: list[tuple[SourceDoc, str, Any]], doc: SourceDoc) -> bool:
+    """Whether the template has instantiation levels or a VDU with an image, which Tacker
+    keeps as a flavour (without an id) even when no flavour_id is given."""
+    topology = doc.data.get("topology_template")
+    policies = topology.get("policies") if isinstance(topology, dict) else None
+    for policy in policies if isinstance(policies, list) else ():
+        for definition in policy.values() if isinstance(policy, dict) else ():
+            if isinstance(definition, dict) and derives_from(model, "policy", definition.get("type"),
+                                                             "tosca.policies.nfv.InstantiationLevels"):
+                return True
+    for tdoc, _, tbody in templates:
+        if tdoc is doc and isinstance(tbody, dict) and isinstance(tbody.get("artifacts"), dict) and any(
+                derives_from(model, "node", tbody.get("type"), base) for base in (VDU_COMPUTE, VDU_BLOCK_STORAGE)):
+            if any(isinstance(a, str) or isinstance(a, dict) and a.get("type") == SW_IMAGE
+                   for a in tbody["artifacts"].values()):
+                return True
+    return False
 
 
 def _compare_with_top(model: TypeModel, top: tuple[SourceDoc, str, dict], other: tuple[SourceDoc, str, dict]) -> None:

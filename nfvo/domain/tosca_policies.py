@@ -186,6 +186,10 @@ def _check_names(model: TypeModel, doc: SourceDoc, policies: list[_Policy]) -> N
         if not isinstance(aspect, str):
             continue
         problem = aspect_problem(aspect)
+        if problem is not None and problem[0] == "error":
+            # Only scaling reads deltas: Tacker onboards deltas of an aspect nobody defines, and they
+            # change nothing until such an aspect exists; an instantiation level naming it is refused.
+            problem = ("warning", f"{problem[1]}: these deltas are never used")
         report(policy.prop_pointer("aspect"), problem)
         deltas = _mapping(policy, "deltas")
         definition = aspects.get(aspect)

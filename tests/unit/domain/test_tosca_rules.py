@@ -176,8 +176,9 @@ CASES = [
      [("db_aspect: {scale_level: 2}", f"{P}/3/levels/properties/levels/large/scale_info/db_aspect", "error",
        "aspect 'db_aspect' is not defined by the ScalingAspects policy (did you mean 'web_aspect'?)")]),
     ("deltas-aspect-unknown", [("aspect: web_aspect", "aspect: web_aspekt")],
-     [("aspect: web_aspekt", f"{P}/2/web_deltas/properties/aspect", "error",
-       "aspect 'web_aspekt' is not defined by the ScalingAspects policy (did you mean 'web_aspect'?)")]),
+     [("aspect: web_aspekt", f"{P}/2/web_deltas/properties/aspect", "warning",
+       "aspect 'web_aspekt' is not defined by the ScalingAspects policy (did you mean 'web_aspect'?): these deltas "
+       "are never used")]),
     ("step-delta-undefined", [("delta_1: {number_of_instances: 1}", "delta_2: {number_of_instances: 1}")],
      [("          deltas:", f"{P}/2/web_deltas/properties/deltas", "warning",
        "aspect 'web_aspect' steps by the delta 'delta_1', which these deltas do not define (did you mean "
@@ -208,8 +209,9 @@ CASES = [
               max_scale_level: 2
               step_deltas: [ delta_1 ]
 """, "")],
-     [("aspect: web_aspect", f"{P}/1/web_deltas/properties/aspect", "error",
-       "aspect 'web_aspect' is not defined: this topology template has no tosca.policies.nfv.ScalingAspects policy"),
+     [("aspect: web_aspect", f"{P}/1/web_deltas/properties/aspect", "warning",
+       "aspect 'web_aspect' is not defined: this topology template has no tosca.policies.nfv.ScalingAspects policy: "
+       "these deltas are never used"),
       ("web_aspect: {scale_level: 0}", f"{P}/2/levels/properties/levels/small/scale_info/web_aspect", "error",
        "aspect 'web_aspect' is not defined: this topology template has no tosca.policies.nfv.ScalingAspects policy"),
       ("web_aspect: {scale_level: 2}", f"{P}/2/levels/properties/levels/large/scale_info/web_aspect", "error",
@@ -346,6 +348,90 @@ topology_template:
        "1 type under node_types is not a node type (acme.Lcm): read as an interface type")]),
 ]
 
+# 16: what Tacker needs of the VNF node template and the flavours (csar_utils._get_vnf_data, _populate_flavour_data)
+ACME_VNF = """\
+node_types:
+  acme.VNF:
+    derived_from: tosca.nodes.nfv.VNF
+    properties:
+      descriptor_id: {type: string, default: d-1}
+      descriptor_version: {type: string, default: '1.0'}
+      provider: {type: string, default: ACME}
+      product_name: {type: string, default: thing}
+      software_version: {type: string, default: '2.0'}
+      flavour_id: {type: string, default: simple}
+topology_template:
+"""
+VNF_PROPS = """\
+      type: tosca.nodes.nfv.VNF
+      properties:
+        descriptor_id: d-1
+        descriptor_version: '1.0'
+        provider: ACME
+        product_name: thing
+        software_version: '2.0'
+        flavour_id: simple
+"""
+MAPPINGS = """\
+topology_template:
+  substitution_mappings:
+    node_type: acme.VNF
+    properties: {PROPS}
+"""
+NO_FLAVOUR_DATA = [(BODY[BODY.index("    - levels:"):], ""),
+                   ("""      artifacts:
+        sw_image:
+          type: tosca.artifacts.nfv.SwImage
+          file: ../Files/images/web.img
+""", "")]
+NO_VNF_PROPERTIES = ("the VNF node template 'VNF' gives none of its properties (descriptor_id, provider, product_name, "
+                     "software_version, descriptor_version, ...): Tacker and SOL001 need them in the VNFD, not only as "
+                     "defaults of its type")
+NO_FLAVOUR_ID = ("no deployment flavour: no template's substitution_mappings gives flavour_id, nor does the VNF node "
+                 "template 'VNF' (a default of its type does not count: Tacker refuses a VNFD without flavours)")
+CASES += [
+    ("vnf-properties-empty", [("topology_template:\n", ACME_VNF), (VNF_PROPS, "      type: acme.VNF\n"
+                                                                               "      properties: {}\n")],
+     [("properties: {}", "/topology_template/node_templates/VNF/properties", "error", NO_VNF_PROPERTIES)]),
+    ("vnf-properties-null", [("topology_template:\n", ACME_VNF), (VNF_PROPS, "      type: acme.VNF\n"
+                                                                              "      properties:\n")],
+     [("      properties:", "/topology_template/node_templates/VNF/properties", "error",
+       "properties must be a mapping")]),
+    ("vnf-properties-absent", [("topology_template:\n", ACME_VNF), (VNF_PROPS, "      type: acme.VNF\n")],
+     [("    VNF:", "/topology_template/node_templates/VNF", "error", NO_VNF_PROPERTIES)]),
+    ("vnf-properties-only-in-substitution-mappings",
+     [("topology_template:\n", ACME_VNF.replace("topology_template:\n", MAPPINGS.replace(
+         "PROPS", "descriptor_id: d-1, provider: ACME, flavour_id: simple"))),
+      (VNF_PROPS, "      type: acme.VNF\n      properties: {}\n")],
+     [("properties: {}", "/topology_template/node_templates/VNF/properties", "error", NO_VNF_PROPERTIES)]),
+    ("vnf-properties-one-given", [("topology_template:\n", ACME_VNF),
+                                  (VNF_PROPS, "      type: acme.VNF\n      properties: {provider: ACME}\n")], []),
+    # no flavour_id written anywhere: the type's default alone is no flavour
+    ("flavour-id-only-a-type-default",
+     [("topology_template:\n", ACME_VNF.replace("topology_template:\n", MAPPINGS.replace("PROPS", "provider: ACME"))),
+      (VNF_PROPS, VNF_PROPS.replace("tosca.nodes.nfv.VNF", "acme.VNF").replace("        flavour_id: simple\n", "")),
+      *NO_FLAVOUR_DATA],
+     [("properties: {provider: ACME}", "/topology_template/substitution_mappings/properties", "error",
+       NO_FLAVOUR_ID)]),
+    ("flavour-id-only-a-type-default-no-mappings",
+     [("topology_template:\n", ACME_VNF),
+      (VNF_PROPS, VNF_PROPS.replace("tosca.nodes.nfv.VNF", "acme.VNF").replace("        flavour_id: simple\n", "")),
+      *NO_FLAVOUR_DATA],
+     [("      properties:", "/topology_template/node_templates/VNF/properties", "error", NO_FLAVOUR_ID)]),
+    ("flavour-id-in-substitution-mappings",
+     [("topology_template:\n", ACME_VNF.replace("topology_template:\n", MAPPINGS.replace("PROPS", "flavour_id: x"))),
+      (VNF_PROPS, VNF_PROPS.replace("tosca.nodes.nfv.VNF", "acme.VNF").replace("        flavour_id: simple\n", "")),
+      *NO_FLAVOUR_DATA], []),
+    ("flavour-id-in-the-vnf-node", [("topology_template:\n", ACME_VNF),
+                                    (VNF_PROPS, VNF_PROPS.replace("tosca.nodes.nfv.VNF", "acme.VNF")),
+                                    *NO_FLAVOUR_DATA], []),
+    # Tacker keeps a template with instantiation levels or an image as a flavour even without an id
+    ("flavour-without-id-but-levels-and-image",
+     [("topology_template:\n", ACME_VNF),
+      (VNF_PROPS, VNF_PROPS.replace("tosca.nodes.nfv.VNF", "acme.VNF").replace("        flavour_id: simple\n", ""))],
+     []),
+]
+
 
 @pytest.mark.parametrize(("replacements", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_rules(replacements, expected):
@@ -417,6 +503,41 @@ def test_a_flavour_vnf_node_that_differs_warns_and_the_top_level_wins():
          "the top level's value is used")]
     assert (result.provider, result.flavours[0].id, result.flavours[0].description) == \
         ("ACME", "simple", "the simple one")
+
+
+def test_a_flavour_template_must_give_flavour_id_in_its_substitution_mappings():
+    flavour = FLAVOUR.replace("      flavour_id: simple\n", "      flavour_description: the simple one\n").replace(
+        "        flavour_description: the simple one\n", "        flavour_id: simple\n")
+    files = {MAIN: TOP.replace("        flavour_id: {get_input: flavour}\n", "        flavour_id: simple\n"),
+             "Definitions/types.yaml": TYPES, "Definitions/df_simple.yaml": flavour}
+    result, issues = read(files)
+    assert result is None
+    assert [(i.file, i.line, i.pointer, i.severity, i.message) for i in issues if not i.is_warning] == [
+        ("Definitions/df_simple.yaml", line_of(flavour, "node_type: acme.VNF") + 1,
+         "/topology_template/substitution_mappings/properties", "error",
+         "no deployment flavour: no template's substitution_mappings gives flavour_id (Tacker takes a flavour's id "
+         "from its template's substitution_mappings only)")]
+
+
+def test_one_flavour_template_with_flavour_id_is_enough():
+    other = FLAVOUR[:FLAVOUR.index("  node_templates:")].replace("flavour_id: simple", "flavour_description: none")
+    top = TOP.replace("  - df_simple.yaml\n", "  - df_simple.yaml\n  - df_other.yaml\n")
+    files = {MAIN: top, "Definitions/types.yaml": TYPES, "Definitions/df_simple.yaml": FLAVOUR,
+             "Definitions/df_other.yaml": other}
+    result, issues = read(files)
+    assert result is not None and [f.id for f in result.flavours] == ["simple"]
+    assert not [i for i in issues if not i.is_warning]
+
+
+def test_the_vnf_node_template_must_be_in_the_top_level_vnfd():
+    top = TOP[:TOP.index("  node_templates:")] + "  inputs:\n    flavour: {type: string}\n"
+    files = {MAIN: top, "Definitions/types.yaml": TYPES, "Definitions/df_simple.yaml": FLAVOUR}
+    result, issues = read(files)
+    assert result is None
+    assert [(i.file, i.line, i.pointer, i.severity, i.message) for i in issues if not i.is_warning] == [
+        (MAIN, line_of(top, "topology_template:"), "/topology_template", "error",
+         "the top-level VNFD has no node template of type tosca.nodes.nfv.VNF: the VNF node template 'VNF' is only in "
+         "Definitions/df_simple.yaml; Tacker and SOL001 need it, with its properties, in the top-level VNFD")]
 
 
 # 12: SOL001/TOSCA types declared again in the package --------------------------------------
