@@ -50,6 +50,7 @@ from nfvo.domain.tosca_types import (
     props_pointer,
     report_borrowed,
     shipped_import,
+    template_types,
 )
 from nfvo.domain.tosca_units import (
     BITRATE_UNITS,
@@ -169,17 +170,10 @@ def _check_node_template(model: TypeModel, doc: SourceDoc, node: str, body: Any,
     if not isinstance(body, dict):
         model.issues.append(doc.issue(pointer, "a node template must be a mapping"))
         return
-    for key in body:
-        if key not in _TEMPLATE_KEYS:
-            model.issues.append(doc.issue(child_pointer(pointer, key),
-                                          f"unknown key '{key}' in a node template{hint(key, _TEMPLATE_KEYS)}"))
-    kind = body.get("type")
-    if not isinstance(kind, str):
-        model.issues.append(doc.issue(child_pointer(pointer, "type"), "a node template needs a 'type'"))
+    typed = template_types(model, doc, pointer, body, "node", "a node template", _TEMPLATE_KEYS)
+    if typed is None:
         return
-    types = chain(model, "node", kind, doc, child_pointer(pointer, "type"))
-    if types is None:
-        return
+    kind, types = typed
     for section in ("properties", "capabilities", "artifacts"):
         if section in body and not isinstance(body[section], dict):
             model.issues.append(doc.issue(child_pointer(pointer, section), f"{section} must be a mapping"))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nfvo.domain.sources import SourceDoc, child_pointer
-from nfvo.domain.tosca_types import TypeModel, chain, definitions, derives_from, hint
+from nfvo.domain.tosca_types import TypeModel, chain, definitions, derives_from, hint, template_types
 from nfvo.domain.tosca_values import check_properties
 
 _POLICY_KEYS = ("type", "description", "metadata", "properties", "targets", "triggers")
@@ -73,17 +73,10 @@ def _check_policy(model: TypeModel, doc: SourceDoc, pointer: str, name: str, bod
     if not isinstance(body, dict):
         model.issues.append(doc.issue(pointer, "a policy definition must be a mapping"))
         return None
-    for key in body:
-        if key not in _POLICY_KEYS:
-            model.issues.append(doc.issue(child_pointer(pointer, key),
-                                          f"unknown key '{key}' in a policy{hint(key, _POLICY_KEYS)}"))
-    kind = body.get("type")
-    if not isinstance(kind, str):
-        model.issues.append(doc.issue(child_pointer(pointer, "type"), "a policy needs a 'type'"))
+    typed = template_types(model, doc, pointer, body, "policy", "a policy", _POLICY_KEYS)
+    if typed is None:
         return None
-    types = chain(model, "policy", kind, doc, child_pointer(pointer, "type"))
-    if types is None:
-        return None
+    kind, types = typed
     props = body.get("properties")
     if props is not None and not isinstance(props, dict):
         model.issues.append(doc.issue(child_pointer(pointer, "properties"), "properties must be a mapping"))

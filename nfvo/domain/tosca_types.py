@@ -383,6 +383,25 @@ def props_pointer(node: str, prop: str | None = None) -> str:
 
 
 # types ------------------------------------------------------------------------------
+def template_types(model: TypeModel, doc: SourceDoc, pointer: str, body: dict, kind: str, what: str,
+                   known_keys: tuple[str, ...]) -> tuple[str, list[TypeDef]] | None:
+    """The type name and type chain of the template ``body`` (``what``: "a node template", "a policy").
+
+    Reports at ``pointer`` each key not in ``known_keys``, a missing ``type`` and an unknown
+    one; None when there is no type to check the body against.
+    """
+    for key in body:
+        if key not in known_keys:
+            model.issues.append(doc.issue(child_pointer(pointer, key),
+                                          f"unknown key '{key}' in {what}{hint(key, known_keys)}"))
+    name = body.get("type")
+    if not isinstance(name, str):
+        model.issues.append(doc.issue(child_pointer(pointer, "type"), f"{what} needs a 'type'"))
+        return None
+    types = chain(model, kind, name, doc, child_pointer(pointer, "type"))
+    return None if types is None else (name, types)
+
+
 def chain(model: TypeModel, kind: str, name: str, doc: SourceDoc | None = None,
           pointer: str | None = None) -> list[TypeDef] | None:
     """The type and its ancestors (the type first), or None when unknown (reported at ``pointer``)."""
