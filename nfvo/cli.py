@@ -72,7 +72,7 @@ def worker(concurrency: int, pool: str) -> None:
     settings.ensure_dirs()
     app = configure(settings)
     app.worker_main(["worker", f"--concurrency={concurrency}", f"--pool={pool}", "--loglevel=INFO",
-                     "--without-gossip", "--without-mingle", "-n", "nfvo@%h"])
+                     "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", "nfvo@%h"])
 
 
 @main.group()
@@ -163,10 +163,18 @@ def _echo_warnings(warnings: list[dict], default_file: str) -> None:
               help="Most entries an archive may hold.")
 @click.option("--max-size", default=config.Settings.max_package_size, show_default=True, type=int,
               help="Most bytes an archive's members may hold together (uncompressed).")
-@click.option("--max-ratio", default=100, show_default=True, type=int,
-              help="Highest compression ratio of a CSAR member over 1 MiB (zip-bomb guard).")
+@click.option("--max-descriptor-size", default=config.Settings.max_descriptor_size, show_default=True, type=int,
+              help="Most bytes of one descriptor or metadata file (as NFVO_MAX_DESCRIPTOR_SIZE).")
+@click.option("--max-script-size", default=config.Settings.max_script_size, show_default=True, type=int,
+              help="Most bytes of one script (as NFVO_MAX_SCRIPT_SIZE).")
+@click.option("--max-image-size", default=config.Settings.max_image_size, show_default=True, type=int,
+              help="Most bytes of one image file (as NFVO_MAX_IMAGE_SIZE).")
+@click.option("--max-artifact-size", default=config.Settings.max_artifact_size, show_default=True, type=int,
+              help="Most bytes of any other file (as NFVO_MAX_ARTIFACT_SIZE).")
+@click.option("--max-ratio", type=int, hidden=True)  # gone: accepted, ignored with a warning
 @click.option("--strict", is_flag=True, help="Every warning is an error (as NFVO_VALIDATION=strict on the service).")
-def package_validate(path: Path, max_members: int, max_size: int, max_ratio: int, strict: bool) -> None:
+def package_validate(path: Path, max_members: int, max_size: int, max_descriptor_size: int, max_script_size: int,
+                     max_image_size: int, max_artifact_size: int, max_ratio: int | None, strict: bool) -> None:
     """Check a package offline: an Open Baton .tar/.tar.gz or directory, or an ETSI SOL004 CSAR
     zip or directory (told apart by content). Exit 0 and print a summary, then any warnings, when
     it may be onboarded; exit 1 and print every finding when it may not. Each finding reads
@@ -176,9 +184,14 @@ def package_validate(path: Path, max_members: int, max_size: int, max_ratio: int
     from nfvo.errors import NfvoError
     from nfvo.validate import validate_path
 
-    limits = ArchiveLimits(max_members=max_members, max_total_size=max_size)
+    if max_ratio is not None:
+        click.echo("warning: --max-ratio is ignored: compression ratios are no longer judged; members are "
+                   "bounded by --max-*-size while they are read", err=True)
+    limits = ArchiveLimits(max_members=max_members, max_total_size=max_size, max_text_size=max_descriptor_size,
+                           max_script_size=max_script_size, max_image_size=max_image_size,
+                           max_artifact_size=max_artifact_size)
     try:
-        validated = validate_path(path, limits, max_ratio=max_ratio, strict=strict)
+        validated = validate_path(path, limits, strict=strict)
     except NfvoError as exc:
         click.echo(exc.detail)
         for issue in exc.errors:

@@ -27,16 +27,28 @@ class Settings:
     broker_url: str = ""
     admin_password: str = "openbaton"
     fetch_allow: str = ""
+    vim_allow: tuple[str, ...] = ()  # NFVO_VIM_ALLOW: hosts, IPs/CIDRs, and /directories of unix sockets
     max_package_size: int = 64 * GiB
     max_image_size: int = 64 * GiB
     max_archive_members: int = 10_000
+    max_descriptor_size: int = 8 * MiB  # NFVO_MAX_DESCRIPTOR_SIZE: a package's descriptors and metadata
+    max_script_size: int = 16 * MiB  # NFVO_MAX_SCRIPT_SIZE: one lifecycle script in a package
+    max_artifact_size: int = GiB  # NFVO_MAX_ARTIFACT_SIZE: any other package file (not an image)
     onboarding_wait: float = 3600.0
     job_stale_after: float = 300.0
     token_ttl: int = 1200
     git_timeout: float = 120.0
     http_read_timeout: float = 60.0
+    public_url: str = ""  # NFVO_PUBLIC_URL: scheme://host[:port] of every link the API writes
+    allowed_hosts: tuple[str, ...] = ()  # NFVO_ALLOWED_HOSTS: Host values links may use when public_url is unset
+    http_header_timeout: float = 20.0  # seconds for a request head and its first 64 body bytes
+    http_body_timeout: float = 60.0  # seconds one read of a request body (or one write of an answer) may wait
     vnfpkgm_page_size: int = 100
     validation: str = "standard"  # or "strict": every validation warning refuses the package
+    login_max_failures: int = 5  # failed password checks per (user name, client address) in one window
+    login_max_address_failures: int = 50  # ... per client address, whatever the user name
+    login_max_user_failures: int = 20  # ... per user name; beyond it every address gets one try
+    login_window: int = 300  # seconds
     secret_key: str = field(default="", repr=False)
 
     @property
@@ -108,6 +120,40 @@ def _choice(env: dict, name: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def _vim_allow(value: str) -> tuple[str, ...]:
+    """NFVO_VIM_ALLOW's comma-separated entries; SystemExit for an IP/CIDR that does not parse or a
+    socket directory that is not absolute (a host name is anything else)."""
+    import ipaddress
+    import re
+
+    entries = tuple(e.strip() for e in value.split(",") if e.strip())
+    for entry in entries:
+        text = entry.strip("[]")
+        try:
+            if entry.startswith(("/", ".", "~")) and not entry.startswith("/"):
+                raise ValueError("a socket directory must be an absolute path")
+            if not entry.startswith("/") and ("/" in text or ":" in text or re.fullmatch(r"[0-9.]+", text)):
+                ipaddress.ip_network(text, strict=False)
+        except ValueError as exc:
+            raise SystemExit(f"NFVO_VIM_ALLOW is not valid: entry {entry!r}: {exc}") from None
+    return entries
+
+
+def _public_url(value: str) -> str:
+    """NFVO_PUBLIC_URL as ``scheme://host[:port]``; SystemExit unless it is an http(s) URL without a
+    path (other than ``/``), query or fragment."""
+    from urllib.parse import urlsplit
+
+    value = value.strip()
+    if not value:
+        return ""
+    url = urlsplit(value)
+    if url.scheme not in ("http", "https") or not url.hostname or url.path not in ("", "/") or url.query \
+            or url.fragment or url.username is not None:
+        raise SystemExit(f"NFVO_PUBLIC_URL must be http(s)://host[:port] without a path, not {value!r}")
+    return f"{url.scheme}://{url.netloc.lower()}"
+
+
 def load(env: dict | None = None) -> Settings:
     """Settings from ``env`` (default ``os.environ``)."""
     env = dict(os.environ if env is None else env)
@@ -119,16 +165,28 @@ def load(env: dict | None = None) -> Settings:
         broker_url=env.get("NFVO_BROKER_URL", "").strip(),
         admin_password=env.get("NFVO_ADMIN_PASSWORD") or "openbaton",
         fetch_allow=env.get("NFVO_FETCH_ALLOW", "").strip(),
+        vim_allow=_vim_allow(env.get("NFVO_VIM_ALLOW", "")),
         max_package_size=_int(env, "NFVO_MAX_PACKAGE_SIZE", 64 * GiB),
         max_image_size=_int(env, "NFVO_MAX_IMAGE_SIZE", 64 * GiB),
         max_archive_members=_int(env, "NFVO_MAX_ARCHIVE_MEMBERS", 10_000),
+        max_descriptor_size=_int(env, "NFVO_MAX_DESCRIPTOR_SIZE", 8 * MiB),
+        max_script_size=_int(env, "NFVO_MAX_SCRIPT_SIZE", 16 * MiB),
+        max_artifact_size=_int(env, "NFVO_MAX_ARTIFACT_SIZE", GiB),
         onboarding_wait=float(_int(env, "NFVO_ONBOARDING_WAIT", 3600)),
         job_stale_after=float(_int(env, "NFVO_JOB_STALE_SECONDS", 300)),
         token_ttl=_int(env, "NFVO_TOKEN_TTL", 1200),
         git_timeout=float(_int(env, "NFVO_GIT_TIMEOUT", 120)),
         http_read_timeout=float(_int(env, "NFVO_HTTP_READ_TIMEOUT", 60)),
+        public_url=_public_url(env.get("NFVO_PUBLIC_URL", "")),
+        allowed_hosts=tuple(h.strip().lower() for h in env.get("NFVO_ALLOWED_HOSTS", "").split(",") if h.strip()),
+        http_header_timeout=float(max(1, _int(env, "NFVO_HTTP_HEADER_TIMEOUT", 20))),
+        http_body_timeout=float(max(1, _int(env, "NFVO_HTTP_BODY_TIMEOUT", 60))),
         vnfpkgm_page_size=max(1, _int(env, "NFVO_VNFPKGM_PAGE_SIZE", 100)),
         validation=_choice(env, "NFVO_VALIDATION", VALIDATION_MODES),
+        login_max_failures=max(1, _int(env, "NFVO_LOGIN_MAX_FAILURES", 5)),
+        login_max_address_failures=max(1, _int(env, "NFVO_LOGIN_MAX_ADDRESS_FAILURES", 50)),
+        login_max_user_failures=max(1, _int(env, "NFVO_LOGIN_MAX_USER_FAILURES", 20)),
+        login_window=max(1, _int(env, "NFVO_LOGIN_WINDOW_SECONDS", 300)),
         secret_key=_secret_key(home, env),
     )
 

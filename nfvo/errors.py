@@ -65,23 +65,55 @@ class NfvoError(Exception):
         super().__init__(self.detail)
 
     def to_problem(self) -> dict:
-        """The RFC 9457 body (without ``instance``), plus Open Baton's ``code``/``message``."""
+        """The RFC 9457 body (without ``instance``), plus Open Baton's ``code``/``message``.
+
+        ``message`` is ``detail`` followed by the first findings, shortened: Open Baton clients
+        show only ``message``, and would otherwise print "2 problems in package x.tar" alone.
+        """
         body = {
             "type": f"https://nfvo.dev/problems/{self.slug}",
             "title": self.title,
             "status": self.status,
             "detail": self.detail,
             "code": self.status,
-            "message": self.detail,
+            "message": _with_findings(self.detail, self.errors),
         }
         if self.errors:
             body["errors"] = [e.to_dict() for e in self.errors]
         return body
 
 
+MESSAGE_FINDINGS = 3  # findings repeated in ``message``
+_FINDING_CHARS = 200  # each shortened to this
+
+
+def _with_findings(detail: str, errors: list[Issue]) -> str:
+    """``detail: finding; finding; finding (and N more)``, each finding as ``file:line pointer: message``."""
+    if not errors:
+        return detail
+    shown = [str(e) if len(str(e)) <= _FINDING_CHARS else str(e)[:_FINDING_CHARS - 3] + "..."
+             for e in errors[:MESSAGE_FINDINGS]]
+    more = f" (and {len(errors) - MESSAGE_FINDINGS} more)" if len(errors) > MESSAGE_FINDINGS else ""
+    return f"{detail}: {'; '.join(shown)}{more}"
+
+
 # 400 ---------------------------------------------------------------------------------
 class BadRequest(NfvoError):
     status, slug, title = 400, "bad-request", "Bad request"
+
+
+class MalformedRequest(BadRequest):
+    """An HTTP request whose framing is ambiguous (``nfvo serve`` answers it and closes the
+    connection): both Content-Length and Transfer-Encoding, a repeated or non-numeric
+    Content-Length, a Transfer-Encoding other than ``chunked``, folded or nameless header lines."""
+
+    slug, title = "malformed-request", "Malformed HTTP request"
+
+
+class HeadersTooLarge(NfvoError):
+    """The request line and headers of an HTTP request exceed 64 KiB."""
+
+    status, slug, title = 431, "headers-too-large", "Request header fields too large"
 
 
 # 401 / 403 ---------------------------------------------------------------------------
@@ -247,12 +279,31 @@ class VimUnsupported(Unprocessable):
     slug, title = "vim-unsupported", "The VIM driver does not support this"
 
 
+class VimEndpointRefused(Unprocessable):
+    """A VIM's ``authUrl`` (or an address its driver connects to) is this host, a link-local or
+    metadata address or a unix socket that NFVO_VIM_ALLOW does not admit."""
+
+    slug, title = "vim-endpoint-refused", "VIM endpoint refused"
+
+
 class DriverNotInstalled(Unprocessable):
     slug, title = "driver-not-installed", "No VIM driver of this type is installed"
 
 
 class DriverBroken(Unprocessable):
     slug, title = "driver-broken", "The VIM driver plugin cannot be loaded"
+
+
+# 429 ---------------------------------------------------------------------------------
+class TooManyLoginFailures(NfvoError):
+    """Too many failed password checks for a user name or from a client address, within
+    NFVO_LOGIN_WINDOW_SECONDS; ``retry_after`` is the number of seconds until the window ends."""
+
+    status, slug, title = 429, "too-many-login-failures", "Too many failed logins"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int):
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 # 502 / 503 ---------------------------------------------------------------------------

@@ -144,6 +144,43 @@ def address_refusal(address: IPAddress | str) -> str | None:
     return None
 
 
+def parse_allow(entries: Sequence[str]) -> tuple[frozenset[str], tuple[IPNetwork, ...]]:
+    """The host names (lower case) and the networks of an allow-list such as ``NFVO_FETCH_ALLOW``
+    or the address part of ``NFVO_VIM_ALLOW``.  Raises ``ValueError`` for a malformed IP or CIDR."""
+    return _allow_rules(tuple(entries))
+
+
+#: Cloud metadata services outside the link-local ranges (AWS IPv6, Alibaba, Azure's wire server).
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200", "168.63.129.16")
+)
+_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # Linux connects 0.0.0.0 to the host itself
+
+
+def host_address_refusal(address: IPAddress | str) -> str | None:
+    """Why ``address`` reaches this host, its link or a cloud metadata service, else ``None``.
+
+    Laxer than :func:`address_refusal`: private networks pass (VIMs live there); loopback,
+    unspecified and ``0.0.0.0/8``, link-local, multicast, reserved and the metadata
+    addresses do not, nor IPv6 spellings (IPv4-mapped, 6to4) of such an IPv4 address.
+    """
+    ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = ip.ipv4_mapped or ip.sixtofour
+        if inner is not None and (reason := host_address_refusal(inner)):
+            return f"{'IPv4-mapped' if ip.ipv4_mapped else '6to4'} {reason}"
+    if ip in METADATA_ADDRESSES:
+        return "cloud metadata"
+    if isinstance(ip, ipaddress.IPv4Address) and ip in _THIS_NETWORK:
+        return "unspecified"
+    for attribute, reason in (("is_unspecified", "unspecified"), ("is_loopback", "loopback"),
+                              ("is_link_local", "link-local"), ("is_multicast", "multicast"),
+                              ("is_reserved", "reserved")):
+        if getattr(ip, attribute):
+            return reason
+    return None
+
+
 def _allowed_by_policy(ip: IPAddress, policy: FetchPolicy) -> bool:
     _, networks = _allow_rules(tuple(policy.allow))
     candidates = [ip]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from nfvo.domain import openbaton
 from nfvo.domain.archive import ArchiveLimits, PackageArchive
-from nfvo.domain.csar import MAX_COMPRESSION_RATIO, TOSCA_META, CsarArchive, CsarPackage, build_csar, is_zip, read_csar
+from nfvo.domain.csar import TOSCA_META, CsarArchive, CsarPackage, build_csar, is_zip, read_csar
 from nfvo.errors import Issue
 
 
@@ -30,9 +30,11 @@ class Validated:
     warnings: tuple[Issue, ...]
 
 
-def validate_path(path: Path, limits: ArchiveLimits = ArchiveLimits(), *,
-                  max_ratio: int = MAX_COMPRESSION_RATIO, strict: bool = False) -> Validated:
+def validate_path(path: Path, limits: ArchiveLimits = ArchiveLimits(), *, strict: bool = False) -> Validated:
     """Validate the package at ``path`` (file or directory, any supported format); needs no service.
+
+    ``limits`` bound the archive: members, total size and each kind of member, as the service's
+    NFVO_MAX_* settings do (a member over its limit is UnsafeArchive).
 
     Raises the NfvoError of the format's reader (ValidationFailed, UnsafeArchive) listing
     every finding when one is an error (or, under ``strict``, when there is any).
@@ -42,18 +44,17 @@ def validate_path(path: Path, limits: ArchiveLimits = ArchiveLimits(), *,
         work = Path(tmp)
         if path.is_dir():
             if is_csar_directory(path):
-                return _csar(build_csar(path, work / f"{path.name}.csar"), limits, max_ratio, path.name, work,
-                             strict)
+                return _csar(build_csar(path, work / f"{path.name}.csar"), limits, path.name, work, strict)
             from nfvo.client import build_package
 
             return _openbaton(build_package(path, work / f"{path.name}.tar"), limits, path.name, strict)
         if is_zip(path):
-            return _csar(path, limits, max_ratio, path.name, work, strict)
+            return _csar(path, limits, path.name, work, strict)
         return _openbaton(path, limits, path.name, strict)
 
 
-def _csar(path: Path, limits: ArchiveLimits, max_ratio: int, name: str, work: Path, strict: bool) -> Validated:
-    with CsarArchive.open(path, limits, max_ratio=max_ratio, display_name=name, work_dir=work) as archive:
+def _csar(path: Path, limits: ArchiveLimits, name: str, work: Path, strict: bool) -> Validated:
+    with CsarArchive.open(path, limits, display_name=name, work_dir=work) as archive:
         package = read_csar(archive, strict=strict)
     return Validated(csar_summary(package), package.warnings)
 

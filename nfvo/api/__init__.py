@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import flask_smorest
 from flask import Flask, g, request
 from flask_smorest import Api
 
 from nfvo import config
-from nfvo.api import (
+from nfvo.api.schemas import JsonBodyParser, ProblemOut
+
+# Every @blp.arguments(Schema) of every resource reads its JSON body with nfvo's reader (one cap,
+# one set of limits, problems naming the pointer). The decorators take the parser when they run,
+# so it is set here, before any resource module below is imported.
+flask_smorest.Blueprint.ARGUMENTS_PARSER = JsonBodyParser()
+
+from nfvo.api import (  # noqa: E402
     datacenters,
     drivers,
     jobs,
@@ -19,10 +27,9 @@ from nfvo.api import (
     vnf_packages,
     vnfpkgm,
 )
-from nfvo.api.schemas import ProblemOut
-from nfvo.api.security import authenticate_account_request, authenticate_request
-from nfvo.api.uploads import StreamingRequest
-from nfvo.services.context import Context
+from nfvo.api.security import authenticate_account_request, authenticate_request  # noqa: E402
+from nfvo.api.uploads import StreamingRequest  # noqa: E402
+from nfvo.services.context import Context  # noqa: E402
 
 
 class NfvoApi(Api):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -32,7 +33,7 @@ class Datacenters(MethodView):
     @blp.response(201, VimStateOut, description="The VIM instance, with the images, flavours and networks its "
                   "driver reported")
     def post(self, data):
-        vim, state = vims.register(ctx(), project_id(), data)
+        vim, state = vims.register(ctx(), project_id(), data, system_admin=g.principal.is_admin)
         return _WithState(vim, state)
 
 

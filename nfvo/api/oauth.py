@@ -7,42 +7,65 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from nfvo.api.problems import problem_response
-from nfvo.api.security import ctx
-from nfvo.errors import BadRequest, InvalidCredentials, NfvoError, Unauthenticated
+from nfvo.api.security import client_address, ctx, too_many_failures
+from nfvo.errors import BadRequest, InvalidCredentials, Issue, NfvoError, TooManyLoginFailures, Unauthenticated
 from nfvo.services import auth
 
 blp = Blueprint("oauth", __name__, url_prefix="/oauth", description="Tokens (Open Baton compatible)")
 
 CLIENTS = {"openbatonOSClient": "secret", "nfvo": "secret"}
+#: the token request's parameters: read from the form body only, refused in the query string
+#: (a URL, and so a password in it, ends up in access logs, proxies and shell histories)
+GRANT_PARAMETERS = ("grant_type", "username", "password", "refresh_token", "client_id", "client_secret", "scope")
+
+
+def _oauth_fields(error: NfvoError, oauth_error: str) -> dict:
+    """RFC 6749's ``error`` and ``error_description`` and Open Baton's ``detailMessage``
+    (openbaton-cli reports bad credentials only when the answer has it)."""
+    return {"error": oauth_error, "error_description": error.detail, "detailMessage": error.detail}
 
 
 def _refused(error: NfvoError, oauth_error: str):
-    """The problem answer of a refused token request, plus RFC 6749's ``error`` and
-    ``error_description`` and Open Baton's ``detailMessage`` (openbaton-cli reports bad
-    credentials only when the answer has it)."""
-    extra = {"error": oauth_error, "error_description": error.detail, "detailMessage": error.detail}
-    return problem_response({**error.to_problem(), **extra})
+    """The problem answer of a refused token request, plus :func:`_oauth_fields`."""
+    return problem_response({**error.to_problem(), **_oauth_fields(error, oauth_error)})
+
+
+def _parameters_in_query() -> BadRequest | None:
+    """BadRequest naming every grant parameter sent in the query string, or None."""
+    found = [name for name in GRANT_PARAMETERS if name in request.args]
+    if not found:
+        return None
+    names = ", ".join(repr(name) for name in found)
+    return BadRequest(f"Send {names} in the form body (application/x-www-form-urlencoded), not in the query "
+                      "string", errors=[Issue("must be sent in the form body, not in the query string",
+                                              pointer=f"/{name}") for name in found])
 
 
 @blp.route("/token", strict_slashes=False)
 class Token(MethodView):
-    @blp.doc(description="HTTP Basic client credentials (openbatonOSClient:secret); form fields grant_type "
-             "(password | refresh_token), username, password, refresh_token.")
+    @blp.doc(description="HTTP Basic client credentials (openbatonOSClient:secret); form body fields grant_type "
+             "(password | refresh_token), username, password, refresh_token (400 when any of them is in the query "
+             "string). Failed password grants are limited per user name and client address (429 with Retry-After).")
     def post(self):
+        misplaced = _parameters_in_query()
+        if misplaced is not None:
+            return _refused(misplaced, "invalid_request")
         client = request.authorization
         if client is None or CLIENTS.get(client.username or "") != client.password:
             return _refused(InvalidCredentials("Bad or missing client credentials (HTTP Basic "
                                                "openbatonOSClient:secret)"), "invalid_client")
-        form = request.form if request.form else request.args
+        form = request.form
         grant = form.get("grant_type", "password")
         try:
             with ctx().session() as session:
                 if grant == "password":
                     return jsonify(auth.password_grant(session, ctx().settings, form.get("username", ""),
-                                                       form.get("password", "")))
+                                                       form.get("password", ""), client_address()))
                 if grant == "refresh_token":
                     return jsonify(auth.refresh_grant(session, ctx().settings, form.get("refresh_token", "")))
         except Unauthenticated as error:  # bad password, bad or expired refresh token
             return _refused(error, "invalid_grant")
+        except TooManyLoginFailures as error:
+            return too_many_failures(error, _oauth_fields(error, "temporarily_unavailable"))
         return _refused(BadRequest(f"Unsupported grant_type {grant!r} (use password or refresh_token)"),
                         "unsupported_grant_type")

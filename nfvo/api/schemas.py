@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import g, request
 from marshmallow import EXCLUDE, Schema, fields, post_load, validate
+from webargs.core import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from nfvo.config import VALIDATION_MODES
 from nfvo.domain.sources import SourceDoc, load_json
@@ -155,6 +157,12 @@ class VnfPackageOut(Schema):
     createdAt = fields.DateTime(attribute="created_at")
 
 
+def _worker_for_admins(job) -> str | None:
+    """Which host and process ran a job is the operators' business, not every user's."""
+    principal = getattr(g, "principal", None)
+    return job.worker if principal is not None and principal.is_admin else None
+
+
 class JobOut(Schema):
     id = fields.String()
     kind = fields.String()
@@ -162,7 +170,8 @@ class JobOut(Schema):
     step = fields.String()
     progress = fields.Integer()
     attempts = fields.Integer()
-    worker = fields.String(allow_none=True, metadata={"description": "host:pid of the worker that ran it last"})
+    worker = fields.Function(_worker_for_admins, allow_none=True, metadata={
+        "description": "host:pid of the worker that ran it last; shown to system administrators only"})
     filename = fields.String()
     sha256 = fields.String(allow_none=True)
     size = fields.Integer(allow_none=True)
@@ -215,24 +224,50 @@ class VnfdQuery(Schema):
                           metadata={"description": f"page size, default {DEFAULT_PAGE_SIZE} when page is given"})
 
 
-#: the largest JSON request body read by ``json_document``
+#: the largest JSON request body nfvo reads (every one goes through ``json_document``)
 MAX_JSON_BODY = 16 * 2**20
 
 
 def json_document() -> SourceDoc:
-    """The request's JSON body (any JSON value; the service checks its shape), parsed with the
-    line of every field so that problems can name it; its file name is ``request body``.
+    """The request's JSON body (any JSON value; the service checks its shape), parsed once per
+    request with :func:`nfvo.domain.sources.load_json` and the line of every field, so that problems
+    can name it; its file name is ``request body``.
 
-    BadRequest unless the Content-Type is JSON and the body UTF-8; TooLarge over MAX_JSON_BODY;
-    ValidationFailed, with the line, for a syntax error.
+    BadRequest unless the Content-Type is JSON and the body UTF-8; TooLarge (413) over
+    MAX_JSON_BODY, refused by its Content-Length before anything is read; ValidationFailed,
+    with line and pointer, for a syntax error, too deep nesting, an integer of too many digits,
+    a number out of range, NaN/Infinity, NUL or a lone surrogate in text, a duplicate key.
     """
+    cached = g.get("nfvo_json_body")
+    if cached is not None:
+        return cached
     if not request.is_json:
         raise BadRequest("The request body must be a JSON document (Content-Type: application/json)")
+    too_large = TooLarge(f"A JSON request body may be at most {MAX_JSON_BODY} bytes")
+    if (request.content_length or 0) > MAX_JSON_BODY:
+        raise too_large
     raw = request.stream.read(MAX_JSON_BODY + 1)
     if len(raw) > MAX_JSON_BODY:
-        raise TooLarge(f"A JSON request body may be at most {MAX_JSON_BODY} bytes")
+        raise too_large
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("The request body is not UTF-8") from None
-    return load_json(text, "request body")
+    g.nfvo_json_body = load_json(text, "request body")
+    return g.nfvo_json_body
+
+
+def read_json_body() -> SourceDoc | None:
+    """The body :func:`json_document` has read in this request, if it has."""
+    return g.get("nfvo_json_body")
+
+
+class JsonBodyParser(FlaskParser):
+    """webargs' Flask parser with one change: a JSON body is read by :func:`json_document`, so
+    ``@blp.arguments(Schema)`` bodies have the same cap, limits and errors as every other JSON
+    body nfvo reads. As in webargs, a body that is not JSON, or is empty, is missing."""
+
+    def load_json(self, req, schema):
+        if not is_json_request(req) or req.content_length == 0:
+            return missing
+        return json_document().data

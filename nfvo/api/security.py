@@ -1,10 +1,13 @@
-"""Who is calling: bearer token and ``project-id`` header, checked before every /api/v1 view."""
+"""Who is calling: bearer token and ``project-id`` header, checked before every /api/v1 view;
+HTTP Basic password checks, limited like the password grant."""
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import Response, abort, current_app, g, request
+from sqlalchemy.orm import Session
 
-from nfvo.errors import BadRequest, Forbidden, Unauthenticated
+from nfvo.api.problems import problem_response
+from nfvo.errors import BadRequest, Forbidden, TooManyLoginFailures, Unauthenticated
 from nfvo.services import auth
 from nfvo.services.context import Context
 
@@ -13,6 +16,29 @@ READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
 def ctx() -> Context:
     return current_app.extensions["nfvo"]
+
+
+def client_address() -> str:
+    """The address the request came from, as the limits on failed logins count it: the peer of
+    the connection (a proxy in front of nfvo is one client)."""
+    return request.remote_addr or ""
+
+
+def too_many_failures(error: TooManyLoginFailures, extra: dict | None = None) -> Response:
+    """The 429 problem answer, with ``Retry-After`` in seconds."""
+    answer = problem_response({**error.to_problem(), **(extra or {})})
+    answer.headers["Retry-After"] = str(error.retry_after)
+    return answer
+
+
+def authenticate_basic(session: Session, username: str, password: str, project_ref: str | None) -> auth.Principal:
+    """The caller of HTTP Basic credentials (see auth.authenticate_password), limited like the
+    password grant: over the limits the request ends with 429 and ``Retry-After``."""
+    try:
+        return auth.authenticate_password(session, username, password, project_ref,
+                                          settings=ctx().settings, address=client_address())
+    except TooManyLoginFailures as error:
+        abort(too_many_failures(error))
 
 
 def authenticate_request() -> None:

@@ -22,7 +22,7 @@ from werkzeug.http import parse_options_header
 
 from nfvo.api.problems import problem_response
 from nfvo.api.schemas import ValidationQuery
-from nfvo.api.security import READ_METHODS, ctx
+from nfvo.api.security import READ_METHODS, authenticate_basic, ctx
 from nfvo.domain.archive import ArchiveLimits
 from nfvo.domain.csar import CsarArchive
 from nfvo.domain.sol013 import RangeError, byte_range, parse_filter, parse_selection
@@ -45,8 +45,8 @@ def authenticate() -> None:
             principal = auth.authenticate(session, settings, token.strip(), project_ref)
         elif scheme.lower() == "basic" and request.authorization:
             credentials = request.authorization
-            principal = auth.authenticate_password(session, credentials.username or "", credentials.password or "",
-                                                   project_ref)
+            principal = authenticate_basic(session, credentials.username or "", credentials.password or "",
+                                           project_ref)
         elif request.headers.get("X-Auth-Token", "").strip():
             principal = auth.authenticate(session, settings, request.headers["X-Auth-Token"].strip(), project_ref)
         else:
@@ -222,8 +222,7 @@ class VnfPackageVnfd(MethodView):
 
 
 def _limits() -> ArchiveLimits:
-    settings = ctx().settings
-    return ArchiveLimits(max_members=settings.max_archive_members, max_total_size=settings.max_package_size)
+    return ArchiveLimits.from_settings(ctx().settings)
 
 
 def _archive(path, limits: ArchiveLimits | None = None) -> CsarArchive:

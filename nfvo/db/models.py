@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -50,6 +51,9 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(255))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: goes up by one whenever the user is disabled: part of the token stamp, so that every token
+    #: issued before a disable stays invalid after the user is enabled again
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     roles: Mapped[list[Role]] = relationship(back_populates="user", cascade="all, delete-orphan", lazy="selectin")
 
 
@@ -63,6 +67,16 @@ class Role(Base):
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16))
     user: Mapped[User] = relationship(back_populates="roles")
+
+
+class LoginFailures(Base):
+    """Failed password checks counted in one fixed window, for one key: a (user name, client
+    address) pair, a client address or a user name, as a SHA-256 hex digest (see nfvo.services.auth)."""
+
+    __tablename__ = "login_failures"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_end: Mapped[float] = mapped_column(Float, index=True)  # Unix time at which the count starts over
 
 
 class VimInstance(Base):
@@ -158,6 +172,17 @@ class PackageImage(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     uploaded: Mapped[bool] = mapped_column(Boolean, default=False)
     decision: Mapped[str] = mapped_column(Text, default="")
+
+
+class CreatedImage(Base):
+    """An image nfvo created on a VIM (by any job). Such an image is nfvo's: it is removed once no
+    committed package and no unfinished job uses it (see nfvo.services.packages.release_image)."""
+
+    __tablename__ = "created_images"
+    vim_id: Mapped[str] = mapped_column(ForeignKey("vim_instances.id", ondelete="CASCADE"), primary_key=True)
+    image_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    job_id: Mapped[str | None] = mapped_column(String(36))  # the job that created it
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Job(Base):

@@ -1,4 +1,10 @@
-"""Safe, streaming access to a package tar (plain or gzip), every member checked before any is read."""
+"""Safe, streaming access to a package tar (plain or gzip), every member checked before any is read.
+
+Limits are per kind of member (see :class:`ArchiveLimits`): a member's size is checked against
+its kind's limit when its header is listed, and again while its bytes are streamed (a header
+is never the only guard), so a compression bomb is refused before more than the limit is
+decompressed or written.  Compression ratios are not judged: a raw image of zeros is fine.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ import tarfile
 import zlib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager as ContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from nfvo.errors import Issue, UnsafeArchive, ValidationFailed
@@ -34,13 +40,95 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
+# Kinds of member, each with its own size limit.
+DESCRIPTOR, SCRIPT, IMAGE, ARTIFACT, PACKAGE = "descriptor", "script", "image", "artifact", "package"
+# The setting an operator changes to raise a kind's limit (named in refusals).
+SETTINGS = {DESCRIPTOR: "NFVO_MAX_DESCRIPTOR_SIZE", SCRIPT: "NFVO_MAX_SCRIPT_SIZE", IMAGE: "NFVO_MAX_IMAGE_SIZE",
+            ARTIFACT: "NFVO_MAX_ARTIFACT_SIZE", PACKAGE: "NFVO_MAX_PACKAGE_SIZE"}
+_KIND_WORDS = {DESCRIPTOR: "a descriptor or metadata file", SCRIPT: "a script", IMAGE: "an image",
+               ARTIFACT: "any other file (artifact)", PACKAGE: "a whole package"}
+
+
 @dataclass(frozen=True)
 class ArchiveLimits:
-    """Bounds a package must stay within."""
+    """Bounds a package must stay within; sizes in bytes, uncompressed.
+
+    ``max_text_size`` is the limit of descriptors and metadata (``NFVO_MAX_DESCRIPTOR_SIZE``),
+    and of any file read as text unless read_text is given a smaller limit.
+    """
 
     max_members: int = 10_000
-    max_total_size: int = 64 * 2**30  # sum of member sizes (uncompressed)
-    max_text_size: int = 8 * 2**20  # a file read as text, unless read_text is given a smaller limit
+    max_total_size: int = 64 * 2**30  # sum of member sizes
+    max_text_size: int = 8 * 2**20  # descriptors and metadata
+    max_script_size: int = 16 * 2**20
+    max_image_size: int = 64 * 2**30
+    max_artifact_size: int = 2**30
+
+    def of(self, kind: str) -> int:
+        """The size limit of a member of ``kind`` (one of DESCRIPTOR ... PACKAGE)."""
+        return {DESCRIPTOR: self.max_text_size, SCRIPT: self.max_script_size, IMAGE: self.max_image_size,
+                ARTIFACT: self.max_artifact_size, PACKAGE: self.max_total_size}[kind]
+
+    @classmethod
+    def from_settings(cls, settings) -> ArchiveLimits:
+        """The service's limits from its settings (an ``nfvo.config.Settings``)."""
+        return cls(max_members=settings.max_archive_members, max_total_size=settings.max_package_size,
+                   max_text_size=settings.max_descriptor_size, max_script_size=settings.max_script_size,
+                   max_image_size=settings.max_image_size, max_artifact_size=settings.max_artifact_size)
+
+
+def over_limit(name: str, kind: str, limit: int, *, read: bool = False) -> Issue:
+    """The Issue of member ``name`` over ``limit``, the limit of its ``kind``, naming the setting."""
+    how = "holds more than" if read else "is larger than"
+    return Issue(f"{how} {limit} bytes, the limit for {_KIND_WORDS[kind]} ({SETTINGS[kind]})", file=name)
+
+
+class LimitedReader(io.RawIOBase):
+    """A member stream that refuses to hand over more than ``limit`` bytes, nor more than the
+    ``declared`` size its header gave: the read that would cross raises UnsafeArchive, so a
+    consumer never sees (or writes) more than the limit, whatever a header claimed."""
+
+    def __init__(self, stream: BinaryIO, *, name: str, kind: str, limit: int, declared: int, package: str):
+        super().__init__()
+        self._stream, self._name, self._kind, self._package = stream, name, kind, package
+        self._limit, self._declared = limit, declared
+        self._count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        # One byte more than allowed is asked for, to see a member that goes on past its bound.
+        room = min(self._limit, self._declared) - self._count + 1
+        data = self._stream.read(room if size is None or size < 0 else min(size, room))
+        self._account(len(data))
+        return data
+
+    def readinto(self, buffer) -> int:
+        room = min(self._limit, self._declared) - self._count + 1
+        view = memoryview(buffer)
+        got = self._stream.readinto(view[:room] if len(view) > room else view) or 0
+        self._account(got)
+        return got
+
+    def _account(self, got: int) -> None:
+        self._count += got
+        if self._count > self._limit:
+            raise UnsafeArchive(f"{self._name} in package {self._package} is over its size limit",
+                                errors=[over_limit(self._name, self._kind, self._limit, read=True)])
+        if self._count > self._declared:
+            raise UnsafeArchive(f"{self._name} in package {self._package} is larger than its header says",
+                                errors=[Issue(f"holds more than the {self._declared} bytes its header declares",
+                                              file=self._name)])
+
+
+def openbaton_kind(name: str) -> str:
+    """The kind of an Open Baton package member: ``Metadata.yaml`` and root ``*.json`` are
+    descriptors, ``scripts/...`` scripts, ``images/...`` images, anything else an artifact."""
+    if "/" not in name and (name.casefold() == "metadata.yaml" or name.casefold().endswith(".json")):
+        return DESCRIPTOR
+    top = name.split("/", 1)[0]
+    return SCRIPT if top == "scripts" else IMAGE if top == "images" else ARTIFACT
 
 
 @dataclass(frozen=True)
@@ -50,6 +138,7 @@ class Member:
     name: str
     size: int
     is_dir: bool
+    kind: str = field(default=ARTIFACT, compare=False)  # which size limit applies
 
 
 class _HeaderTooLarge(Exception):
@@ -113,8 +202,9 @@ class MemberWindow(io.RawIOBase):
 class PackageArchive:
     """A tar opened and checked member by member before anything is read."""
 
-    def __init__(self, path: pathlib.Path, limits: ArchiveLimits, display_name: str):
+    def __init__(self, path: pathlib.Path, limits: ArchiveLimits, display_name: str, kind_of=openbaton_kind):
         self.path = path
+        self.kind_of = kind_of
         self.limits = limits
         self.display_name = display_name
         self.members: dict[str, Member] = {}
@@ -126,18 +216,20 @@ class PackageArchive:
 
     @classmethod
     def open(cls, path: str | os.PathLike, limits: ArchiveLimits = ArchiveLimits(), *,
-             display_name: str = "package") -> PackageArchive:
+             display_name: str = "package", kind_of=openbaton_kind) -> PackageArchive:
         """Open and check the tar at ``path`` (plain or gzip, told apart by content).
 
-        Raises UnsafeArchive listing every bad member at once (``Issue(file=<member>)``):
-        absolute paths, ``..``, links, devices, FIFOs, NUL/control characters or backslashes
-        in names, duplicates, too many members, total size over the limit (listing stops
-        at the member over a limit, so a gzip bomb is not decompressed further).  Raises
+        ``kind_of(name)`` tells which of the ``limits`` applies to a member (default: the
+        Open Baton layout, :func:`openbaton_kind`).  Raises UnsafeArchive listing every bad
+        member at once (``Issue(file=<member>)``): absolute paths, ``..``, links, devices,
+        FIFOs, NUL/control characters or backslashes in names, duplicates, too many members,
+        a member over its kind's limit, total size over the limit (in a gzip tar, listing
+        stops at the first member over a limit, so a gzip bomb is not decompressed).  Raises
         UnsafeArchive with one Issue when the file is not a tar or is truncated/corrupt,
         or when a header holds a malformed number (the Issue names that member).
         OSError from the file system itself propagates.
         """
-        archive = cls(pathlib.Path(path), limits, display_name)
+        archive = cls(pathlib.Path(path), limits, display_name, kind_of)
         archive._raw = open(archive.path, "rb")
         try:
             archive._list()
@@ -188,12 +280,20 @@ class PackageArchive:
     def open_member(self, name: str) -> ContextManager[BinaryIO]:
         """A read-only stream of one regular member's bytes, never loaded whole into memory.
 
-        Raises KeyError when ``name`` is not a regular file of the archive.
+        The stream raises UnsafeArchive on the read that would pass the limit of the member's
+        kind (or its header's size).  Raises KeyError when ``name`` is not a regular file.
         """
         return self._open_member(self._regular(name))
 
     @contextlib.contextmanager
     def _open_member(self, info: tarfile.TarInfo) -> Iterator[BinaryIO]:
+        member = self.members[normalise_member_name(info.name)[0]]
+        with self._open_raw(info) as raw:
+            yield LimitedReader(raw, name=member.name, kind=member.kind, limit=self.limits.of(member.kind),
+                                declared=info.size, package=self.display_name)
+
+    @contextlib.contextmanager
+    def _open_raw(self, info: tarfile.TarInfo) -> Iterator[BinaryIO]:
         if self._gzip is None:
             # A handle of its own, so several members can stream at once.
             with open(self.path, "rb") as raw:
@@ -209,8 +309,10 @@ class PackageArchive:
         """Stream one regular member to ``dest_dir/(as_name or its basename)``; returns that path.
 
         The target must be a plain file name directly inside ``dest_dir`` (else UnsafeArchive);
-        an existing file is replaced, a symlink in its place is refused (OSError).
-        Raises KeyError when ``name`` is not a regular file of the archive.
+        an existing file is replaced, a symlink in its place is refused (OSError).  A member
+        over its kind's limit raises UnsafeArchive once the limit is read, before more is
+        written, and the partial file is removed.  Raises KeyError when ``name`` is not a
+        regular file of the archive.
         """
         info = self._regular(name)
         target_name = as_name if as_name is not None else posixpath.basename(info.name)
@@ -222,8 +324,12 @@ class PackageArchive:
                               file=name)])
         target = pathlib.Path(dest_dir) / target_name
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-        with self._open_member(info) as source, os.fdopen(os.open(target, flags, 0o666), "wb") as out:
-            shutil.copyfileobj(source, out, CHUNK)
+        try:
+            with self._open_member(info) as source, os.fdopen(os.open(target, flags, 0o666), "wb") as out:
+                shutil.copyfileobj(source, out, CHUNK)
+        except UnsafeArchive:
+            target.unlink(missing_ok=True)
+            raise
         return target
 
     def close(self) -> None:
@@ -303,10 +409,16 @@ class PackageArchive:
             total += size
             if total > limits.max_total_size:
                 # Stop at once: reading the next header would decompress this member (gzip bomb).
-                issues.append(Issue(f"the members' total size exceeds {limits.max_total_size} bytes",
-                                    file=name))
+                issues.append(Issue(f"the members' total size exceeds {limits.max_total_size} bytes "
+                                    f"({SETTINGS[PACKAGE]})", file=name))
                 break
-            self.members[name] = Member(name, size, info.isdir())
+            kind = self.kind_of(name)
+            if size > limits.of(kind):
+                issues.append(over_limit(name, kind, limits.of(kind)))
+                if self._gzip is not None:
+                    break  # as above: not one byte of it is decompressed
+                continue
+            self.members[name] = Member(name, size, info.isdir(), kind)
             if not info.isdir():
                 self._infos[name] = info
         for name in self.members:

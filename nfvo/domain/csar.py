@@ -48,7 +48,18 @@ from typing import BinaryIO
 from cryptography import x509
 
 from nfvo.domain import cms, findings
-from nfvo.domain.archive import ArchiveLimits, Member, MemberWindow, normalise_member_name
+from nfvo.domain.archive import (
+    ARTIFACT,
+    DESCRIPTOR,
+    IMAGE,
+    PACKAGE,
+    ArchiveLimits,
+    LimitedReader,
+    Member,
+    MemberWindow,
+    normalise_member_name,
+    over_limit,
+)
 from nfvo.domain.csar_meta import (
     TOSCA_META,
     Manifest,
@@ -64,8 +75,8 @@ from nfvo.domain.tosca import SIZE_UNITS, SwImage, Vnfd, read_vnfd, shipped_impo
 from nfvo.errors import ERROR, WARNING, Issue, NfvoError, UnsafeArchive, ValidationFailed
 from nfvo.streams import CHUNK, copy_hashed
 
-MAX_COMPRESSION_RATIO = 100  # uncompressed:compressed, per member
-_RATIO_FLOOR = 1 << 20  # members smaller than this are never a bomb, whatever their ratio
+_STORE_OVER = 1 << 20  # build_csar stores files larger than this (images are compressed already)
+_DESCRIPTOR_SUFFIXES = (".meta", ".mf", ".yaml", ".yml", ".cert", ".cms")
 MAX_ISSUES = findings.MAX_LISTED
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
@@ -92,11 +103,11 @@ class SignatureCheck:
 class CsarArchive:
     """A CSAR zip opened and checked entry by entry before anything is read."""
 
-    def __init__(self, path: pathlib.Path, limits: ArchiveLimits, display_name: str, max_ratio: int):
+    def __init__(self, path: pathlib.Path, limits: ArchiveLimits, display_name: str):
         self.path = path
         self.limits = limits
         self.display_name = display_name
-        self.max_ratio = max_ratio
+        self.images: frozenset[str] | None = None  # the sw image files, once the VNFD is read
         self.members: dict[str, Member] = {}
         self.package_signature: SignatureCheck | None = None  # security option 2
         self.outer_issues: list[Issue] = []  # a failed option-2 signature, reported by read_csar
@@ -105,22 +116,23 @@ class CsarArchive:
 
     @classmethod
     def open(cls, path: str | os.PathLike, limits: ArchiveLimits = ArchiveLimits(), *,
-             max_ratio: int = MAX_COMPRESSION_RATIO, display_name: str = "package",
-             work_dir: str | os.PathLike | None = None) -> CsarArchive:
+             display_name: str = "package", work_dir: str | os.PathLike | None = None) -> CsarArchive:
         """Open and check the zip at ``path``.
 
         Raises UnsafeArchive listing every bad entry at once (``Issue(file=<entry>)``): absolute
         paths, ``..``, symbolic links and other non-regular entries (zip external attributes),
         NUL/control characters or backslashes in names, duplicates, encrypted entries, unknown
-        compression, entries sharing data, a member over ``max_ratio`` (for members over 1 MiB),
-        too many members or a total size over the limits.  UnsafeArchive with one Issue when the
+        compression, a stored entry whose two sizes differ, entries sharing data, too many
+        members, a member over its kind's limit (see :meth:`kind_of`; by the zip directory's
+        size here, and again while it is read) or a total size over the limits.  No compression
+        ratio is judged.  UnsafeArchive with one Issue when the
         file is not a readable zip.  A zip that holds only ``X.csar`` + ``X.cms`` (+ ``X.cert``) is
         security option 2: with ``work_dir`` the inner CSAR is extracted there (streamed, its
         digest taken on the way), the signature checked, and the inner CSAR opened and returned;
         a signature failure is kept in ``outer_issues`` for :func:`read_csar`.  Without
         ``work_dir`` such a zip is read as it is (and fails as a CSAR).
         """
-        archive = cls(pathlib.Path(path), limits, display_name, max_ratio)
+        archive = cls(pathlib.Path(path), limits, display_name)
         try:
             archive._zip = zipfile.ZipFile(archive.path)
             archive._list()
@@ -164,7 +176,7 @@ class CsarArchive:
                                 errors=[Issue(f"larger than {limit} bytes, the limit for a text file",
                                               file=info.filename)])
         try:
-            with self._zip.open(info) as stream:
+            with self._open_limited(info, crc=True) as stream:
                 data = stream.read(info.file_size + 1)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
             raise ValidationFailed(f"{name} is corrupt", errors=[Issue(f"corrupt entry ({exc})", file=name)]) from None
@@ -181,7 +193,7 @@ class CsarArchive:
         if info.file_size > self.limits.max_text_size:
             raise UnsafeArchive(f"{name} is too large", errors=[Issue("too large for a signature or certificate",
                                                                       file=name)])
-        with self._zip.open(info) as stream:
+        with self._open_limited(info, crc=True) as stream:
             return stream.read(info.file_size + 1)
 
     def open_member(self, name: str) -> ContextManager[BinaryIO]:
@@ -190,12 +202,58 @@ class CsarArchive:
         A stored (uncompressed) member, such as an image, is read straight from the file on a
         handle of its own: its manifest hash is its integrity check, so zipfile's CRC-32 pass
         is skipped.  A compressed member goes through zipfile, which raises
-        ``zipfile.BadZipFile`` or ``zlib.error`` while it is read when it is corrupt.
+        ``zipfile.BadZipFile`` or ``zlib.error`` while it is read when it is corrupt.  Either
+        raises UnsafeArchive on the read that would pass the limit of the member's kind
+        (:meth:`kind_of`) or its directory size, so a lying directory or a bomb stops there.
         """
-        info = self._info(name)
-        if info.compress_type == zipfile.ZIP_STORED:
-            return self._open_stored(info)
-        return self._zip.open(info)
+        return self._open_limited(self._info(name))
+
+    @contextlib.contextmanager
+    def _open_limited(self, info: zipfile.ZipInfo, *, crc: bool = False) -> Iterator[BinaryIO]:
+        """The member's stream bounded by its kind's limit; ``crc``: through zipfile even when stored."""
+        name = normalise_member_name(info.filename)[0]
+        kind = self.kind_of(name)
+        stored = info.compress_type == zipfile.ZIP_STORED and not crc
+        opened = self._open_stored(info) if stored else self._zip.open(info)
+        with opened as raw:
+            yield LimitedReader(raw, name=name, kind=kind, limit=self._limit(kind), declared=info.file_size,
+                                package=self.display_name)
+
+    def kind_of(self, name: str) -> str:
+        """Which limit applies to member ``name``: TOSCA.meta, the manifest, YAML, certificates and
+        CMS files are descriptors; a root ``*.csar`` (security option 2) a whole package; the VNFD's
+        software image files images; the rest artifacts.  Until :meth:`set_images` is called
+        (before the VNFD is read) a file that is not a descriptor is an image or an artifact,
+        and the larger of the two limits applies."""
+        lowered = name.lower()
+        if lowered.startswith("tosca-metadata/") or lowered.endswith(_DESCRIPTOR_SUFFIXES):
+            return DESCRIPTOR
+        if "/" not in name and lowered.endswith(".csar"):
+            return PACKAGE
+        if self.images is None:
+            return IMAGE if self.limits.max_image_size >= self.limits.max_artifact_size else ARTIFACT
+        return IMAGE if name in self.images else ARTIFACT
+
+    def set_images(self, files) -> None:
+        """Record the VNFD's software image ``files``: from now on every other file that is not a
+        descriptor has the artifact limit.  Raises UnsafeArchive listing each member whose size
+        is over its limit now."""
+        self.images = frozenset(normalise_member_name(f)[0] for f in files)
+        issues = []
+        for name, member in list(self.members.items()):
+            if member.is_dir:
+                continue
+            kind = self.kind_of(name)
+            self.members[name] = Member(name, member.size, False, kind)
+            if member.size > self._limit(kind):
+                issues.append(over_limit(name, kind, self._limit(kind)))
+        if issues:
+            count = len(issues)
+            raise UnsafeArchive(f"{count} member{'s' if count != 1 else ''} of package {self.display_name} "
+                                "over the size limit", errors=issues)
+
+    def _limit(self, kind: str) -> int:
+        return self.limits.of(kind)
 
     @contextlib.contextmanager
     def _open_stored(self, info: zipfile.ZipInfo) -> Iterator[BinaryIO]:
@@ -240,7 +298,7 @@ class CsarArchive:
         for info in infos:
             shown = info.filename if info.filename.isprintable() else ascii(info.filename)[1:-1]
             name, problem = normalise_member_name(info.filename)
-            problem = problem or _entry_problem(info, self.max_ratio)
+            problem = problem or _entry_problem(info)
             if problem or not name:
                 issues.append(Issue(problem or "empty member name", file=shown))
                 continue
@@ -250,9 +308,14 @@ class CsarArchive:
             is_dir = info.is_dir()
             total += 0 if is_dir else info.file_size
             if total > limits.max_total_size:
-                issues.append(Issue(f"the members' total size exceeds {limits.max_total_size} bytes", file=name))
+                issues.append(Issue(f"the members' total size exceeds {limits.max_total_size} bytes "
+                                    "(NFVO_MAX_PACKAGE_SIZE)", file=name))
                 break
-            self.members[name] = Member(name, 0 if is_dir else info.file_size, is_dir)
+            kind = self.kind_of(name)
+            if not is_dir and info.file_size > self._limit(kind):
+                issues.append(over_limit(name, kind, self._limit(kind)))
+                continue
+            self.members[name] = Member(name, 0 if is_dir else info.file_size, is_dir, kind)
             if not is_dir:
                 self._infos[name] = info
         starts = sorted((i.header_offset, i.compress_size, i.filename) for i in self._infos.values())
@@ -303,14 +366,13 @@ class CsarArchive:
                 check = _signature_check("package", signature_file, cert)
             except cms.CmsError as exc:
                 issues.append(Issue(f"the package signature does not verify: {exc}", file=signature_file))
-        archive = CsarArchive.open(target, self.limits, max_ratio=self.max_ratio,
-                                   display_name=f"{self.display_name}:{inner}")
+        archive = CsarArchive.open(target, self.limits, display_name=f"{self.display_name}:{inner}")
         archive.package_signature = check
         archive.outer_issues = issues
         return archive
 
 
-def _entry_problem(info: zipfile.ZipInfo, max_ratio: int) -> str | None:
+def _entry_problem(info: zipfile.ZipInfo) -> str | None:
     mode = info.external_attr >> 16
     if info.create_system == 3 and mode:  # Unix attributes
         kind = stat.S_IFMT(mode)
@@ -322,9 +384,8 @@ def _entry_problem(info: zipfile.ZipInfo, max_ratio: int) -> str | None:
         return "encrypted entry"
     if info.compress_type not in _COMPRESSIONS:
         return f"unsupported compression method {info.compress_type}"
-    if info.file_size > _RATIO_FLOOR and info.file_size > max_ratio * max(info.compress_size, 1):
-        ratio = info.file_size // max(info.compress_size, 1)
-        return f"compression ratio {ratio}:1 is over the limit of {max_ratio}:1 (zip bomb?)"
+    if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+        return f"stored entry of {info.compress_size} bytes claims to hold {info.file_size}"
     return None
 
 
@@ -528,6 +589,8 @@ def read_csar(archive: CsarArchive, *, verify_hashes: bool = True,
     parts = _meta_layout(archive, issues) if archive.exists(TOSCA_META) else _root_yaml_layout(archive, files, issues)
     manifest = _read_manifest(archive, parts, files, issues)
     vnfd = read_vnfd(_Files(archive), parts.entry, issues) if parts.entry else None
+    if vnfd:
+        archive.set_images(image.file for image in vnfd.images if image.file)
     if parts.layout == "root-yaml" and parts.entry:
         _check_root_metadata(archive, parts.entry, issues)
     if manifest.declared and vnfd:
@@ -888,14 +951,14 @@ def image_requests(vnfd: Vnfd) -> tuple[ImageRequest, ...]:
 # building ---------------------------------------------------------------------------
 def build_csar(directory: str | os.PathLike, out: str | os.PathLike) -> pathlib.Path:
     """Zip a CSAR directory into ``out`` (deflated, except files over 1 MiB that are stored,
-    as images are already compressed).  Links are refused (ValueError); entries are sorted."""
+    as images are mostly compressed already).  Links are refused (ValueError); entries are sorted."""
     directory, out = pathlib.Path(directory), pathlib.Path(out)
     with zipfile.ZipFile(out, "w") as zf:
         for path in sorted(directory.rglob("*")):
             if path.is_symlink():
                 raise ValueError(f"{path}: symbolic links cannot go into a package")
             if path.is_file():
-                method = zipfile.ZIP_STORED if path.stat().st_size > _RATIO_FLOOR else zipfile.ZIP_DEFLATED
+                method = zipfile.ZIP_STORED if path.stat().st_size > _STORE_OVER else zipfile.ZIP_DEFLATED
                 info = zipfile.ZipInfo.from_file(path, path.relative_to(directory).as_posix())
                 info.compress_type = method
                 with open(path, "rb") as source, zf.open(info, "w") as target:

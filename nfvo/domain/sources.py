@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import math
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import json_source_map
@@ -197,6 +199,9 @@ def load_yaml(text: str, file: str, *, libyaml: bool = True) -> SourceDoc:
     holds a tab (libyaml accepts tabs as separators where PyYAML does not) is read by the
     pure-Python loader instead, so every result, message and line is the one
     ``libyaml=False`` (the pure-Python loader throughout) gives.
+
+    As :func:`load_json` does, it refuses text holding NUL or a lone surrogate (``"\\0"``,
+    ``"\\ud800"``) and non-finite numbers (``.inf``, ``.nan``), one Issue at each pointer.
     """
     if libyaml and LIBYAML and "\t" not in text and not _NON_PRINTABLE.search(text):
         try:
@@ -249,38 +254,100 @@ def _load_yaml(text: str, file: str, loader_class: type, passthrough: tuple[type
     texts: dict[str, str] = {}
     if node is not None:
         _yaml_lines(node, "", lines, texts)
-    return SourceDoc(file, data, lines, texts)
+    doc = SourceDoc(file, data, lines, texts)
+    unstorable = _unstorable_issues(doc)  # NUL, lone surrogates, .inf: as load_json refuses them
+    if unstorable:
+        raise _failed(file, "YAML", unstorable)
+    return doc
+
+
+# Values no database stores --------------------------------------------------------------
+# NUL is refused by PostgreSQL (SQLite keeps it) and a lone UTF-16 surrogate (from a JSON or
+# YAML "\ud800" escape) is no character at all: no UTF-8 encoder writes it. Both are refused
+# where a document is read, at their pointer, so that every database answers alike.
+_UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")
+# JSON text can hold such characters only through these escapes or as themselves.
+_UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])|[\x00\ud800-\udfff]")
+
+
+class _TooManyDigits:
+    """Stands for a JSON integer of more digits than Python converts, to be reported at its pointer."""
+
+    def __init__(self, digits: str):
+        self.digits = digits
+
+
+class _Constant:
+    """Stands for NaN, Infinity or -Infinity, which Python's json reads although JSON has no such numbers."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+def _value_problem(value: Any) -> str | None:
+    """Why ``value`` (one string, number or stand-in, not a container) cannot be kept, or None."""
+    if isinstance(value, str):
+        found = _UNSTORABLE_CHARACTER.search(value)
+        if found is None:
+            return None
+        if found.group() == "\x00":
+            return "NUL characters (\\u0000) are not allowed in text"
+        return "lone surrogates (\\ud800-\\udfff without their pair) are not allowed in text"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "numbers must be finite: this one is beyond the range of a double (about 1.8e308) or NaN"
+    if isinstance(value, _TooManyDigits):
+        return "JSON number has too many digits"
+    if isinstance(value, _Constant):
+        return f"{value.name} is not allowed: JSON has no such number"
+    return None
+
+
+def unstorable_values(data: Any) -> list[tuple[str, str]]:
+    """``(pointer, message)`` of every string (or mapping key: the member's pointer) holding NUL
+    or a lone surrogate and of every non-finite number in ``data``, in document order. Pure: it
+    only reads ``data``; both :func:`load_json` and :func:`load_yaml` refuse what it finds."""
+    found: list[tuple[str, str]] = []
+    todo: list[tuple[Any, str]] = [(data, "")]
+    while todo:
+        value, pointer = todo.pop()
+        if isinstance(value, dict):
+            for key, item in reversed(list(value.items())):
+                child = child_pointer(pointer, key)
+                todo.append((item, child))
+                todo.append((key, child))  # popped first: a key comes before its value
+        elif isinstance(value, list):
+            todo.extend((item, child_pointer(pointer, i)) for i, item in reversed(list(enumerate(value))))
+        else:
+            problem = _value_problem(value)
+            if problem is not None:
+                found.append((pointer, problem))
+    return found
+
+
+def _unstorable_issues(doc: SourceDoc) -> list[Issue]:
+    """An Issue per unstorable value; a pointer through a key that holds such a character shows
+    it as a ``\\u0000``-style escape, so that the finding itself can be stored and served."""
+    return [replace(issue, pointer=_printable(issue.pointer))
+            for issue in (doc.issue(pointer, message) for pointer, message in unstorable_values(doc.data))]
+
+
+def _printable(pointer: str) -> str:
+    return _UNSTORABLE_CHARACTER.sub(lambda found: f"\\u{ord(found.group()):04x}", pointer)
 
 
 # JSON ---------------------------------------------------------------------------------
-class _RefusedConstant(ValueError):
-    pass
-
-
-class _LongNumber(ValueError):
-    pass
-
-
-def _refuse_constant(name: str) -> Any:
-    raise _RefusedConstant(name)
-
-
-def _parse_int(digits: str) -> int:
-    try:
-        return int(digits)
-    except ValueError:  # more digits than Python converts
-        raise _LongNumber(digits) from None
-
-
 def load_json(text: str, file: str) -> SourceDoc:
-    """Parse JSON; duplicate keys, NaN/Infinity, integers of more digits than Python
-    converts and nesting deeper than ``MAX_DEPTH`` (as for YAML) are errors.
+    """Parse JSON; duplicate keys, NaN/Infinity, numbers beyond a double's range (``1e999``),
+    integers of more digits than Python converts, text holding NUL or a lone surrogate, and
+    nesting deeper than ``MAX_DEPTH`` (as for YAML) are errors.
 
-    Raises ValidationFailed with ``Issue(file, line, message)`` for a syntax error (line
-    from the decoder), one Issue per duplicate key (line and pointer of the repeat), and
-    one for the first value nested too deep (its line and pointer).
+    Raises ValidationFailed with ``Issue(file, line, message)`` for a syntax error (line from
+    the decoder), or else with one Issue, carrying line and pointer, for the first value nested
+    too deep, or else one per duplicate key (at the repeat) and per value that cannot be kept.
+    Never RecursionError nor ValueError, whatever the text.
     """
     duplicates: list[tuple[dict, str]] = []  # holds each dict alive so its id() stays unique
+    flagged = {"value": False}  # a stand-in or a non-finite number was read
 
     def pairs(items: list[tuple[str, Any]]) -> dict:
         obj: dict = {}
@@ -290,55 +357,56 @@ def load_json(text: str, file: str) -> SourceDoc:
             obj[key] = value
         return obj
 
+    def constant(name: str) -> _Constant:
+        flagged["value"] = True
+        return _Constant(name)
+
+    def integer(digits: str) -> int | _TooManyDigits:
+        try:
+            return int(digits)
+        except ValueError:  # more digits than Python converts
+            flagged["value"] = True
+            return _TooManyDigits(digits)
+
+    def number(digits: str) -> float:
+        value = float(digits)
+        if not math.isfinite(value):
+            flagged["value"] = True
+        return value
+
     try:
-        data = json.loads(text, object_pairs_hook=pairs, parse_constant=_refuse_constant, parse_int=_parse_int)
-    except _RefusedConstant as exc:
-        raise _failed(file, "JSON", [Issue(f"JSON syntax error: {exc} is not allowed", file)]) from None
-    except _LongNumber as exc:
-        line = text.count("\n", 0, max(0, text.find(str(exc)))) + 1
-        raise _failed(file, "JSON", [Issue("JSON number has too many digits", file, line)]) from None
+        data = json.loads(text, object_pairs_hook=pairs, parse_constant=constant, parse_int=integer,
+                          parse_float=number)
     except json.JSONDecodeError as exc:
         raise _failed(file, "JSON", [Issue(f"JSON syntax error: {exc.msg}", file, exc.lineno)]) from None
-    except RecursionError:
-        raise _failed(file, "JSON", [Issue("JSON is nested too deeply", file)]) from None
+    except RecursionError:  # deeper than Python's json recurses: find where in the text
+        raise _failed(file, "JSON", [_too_deep_issue(text, file, None)]) from None
     deep = _first_too_deep(data)
     if deep is not None:
-        offset = _offset_too_deep(text)
-        line = text.count("\n", 0, offset) + 1 if offset is not None else None
-        raise _failed(file, "JSON", [Issue(f"nested deeper than {MAX_DEPTH} levels", file, line, deep)])
-    lines = _json_lines(text)
+        raise _failed(file, "JSON", [_too_deep_issue(text, file, deep)])
+    doc = SourceDoc(file, data, _json_lines(text, long_numbers=flagged["value"]))
+    issues = []
     if duplicates:
         where = _pointers_of_dicts(data)
-        issues = []
         for obj, key in duplicates:
             if id(obj) in where:  # a dict that was itself overwritten by a duplicate is gone
                 pointer = child_pointer(where[id(obj)], key)
-                issues.append(Issue(f"duplicate key {key!r}", file, lines.get(pointer), pointer))
+                issues.append(Issue(f"duplicate key {key!r}", file, doc.lines.get(pointer), pointer))
+    if flagged["value"] or _UNSTORABLE_ESCAPE.search(text):
+        issues.extend(_unstorable_issues(doc))
+    if issues:
         raise _failed(file, "JSON", issues)
-    if "\\u0000" in text or "\x00" in text:
-        nul = [Issue("NUL characters (\\u0000) are not allowed in text", file, lines.get(p), p)
-               for p in _pointers_with_nul(data)]
-        if nul:
-            raise _failed(file, "JSON", nul)
-    return SourceDoc(file, data, lines)
+    return doc
 
 
-def _pointers_with_nul(data: Any) -> list[str]:
-    """Pointers of the strings (keys: the member itself) that hold a NUL character, in document order."""
-    found, todo = [], [(data, "")]
-    while todo:
-        value, pointer = todo.pop()
-        if isinstance(value, str) and "\x00" in value:
-            found.append(pointer)
-        elif isinstance(value, dict):
-            for key, item in reversed(list(value.items())):
-                child = child_pointer(pointer, key)
-                if "\x00" in key:
-                    found.append(child)
-                todo.append((item, child))
-        elif isinstance(value, list):
-            todo.extend((item, child_pointer(pointer, i)) for i, item in reversed(list(enumerate(value))))
-    return found
+def _too_deep_issue(text: str, file: str, pointer: str | None) -> Issue:
+    """The Issue for JSON ``text`` nested deeper than ``MAX_DEPTH``: line and pointer from the text
+    (``pointer``, from the parsed data, wins when given)."""
+    found = _too_deep_in_text(text)
+    line = text.count("\n", 0, found[0]) + 1 if found else None
+    if pointer is None and found:
+        pointer = found[1]
+    return Issue(f"nested deeper than {MAX_DEPTH} levels", file, line, pointer)
 
 
 def _first_too_deep(data: Any) -> str | None:
@@ -355,36 +423,78 @@ def _first_too_deep(data: Any) -> str | None:
     return None
 
 
-def _offset_too_deep(text: str) -> int | None:
-    """Where, in valid JSON ``text``, the first key or value deeper than ``MAX_DEPTH`` starts."""
-    depth, index, end = 0, 0, len(text)
+def _too_deep_in_text(text: str) -> tuple[int, str] | None:
+    """Offset and pointer of the first key or value deeper than ``MAX_DEPTH`` in JSON ``text``,
+    which needs to be well-formed only up to there; None when there is none. Memory is bounded
+    by ``MAX_DEPTH``, however deep the text."""
+    frames: list[list] = []  # per open container: [is_object, key or index, expecting a key]
+    index, end = 0, len(text)
     while index < end:
         char = text[index]
         if char in "]}":
-            depth -= 1
-        elif char not in " \t\r\n,:":
-            if depth >= MAX_DEPTH:
-                return index
-            if char in "[{":
-                depth += 1
-            elif char == '"':
+            if frames:
+                frames.pop()
+        elif char == ",":
+            if frames and frames[-1][0]:
+                frames[-1][2] = True
+            elif frames:
+                frames[-1][1] += 1
+        elif char not in " \t\r\n:":
+            start = index
+            if char == '"':
                 index += 1
-                while text[index] != '"':
+                while index < end and text[index] != '"':
                     index += 2 if text[index] == "\\" else 1
-            else:
+                if frames and frames[-1][0] and frames[-1][2]:
+                    frames[-1][1:] = [_json_key(text[start:index + 1]), False]
+            elif char not in "[{":
                 while index + 1 < end and text[index + 1] not in " \t\r\n,:]}":
                     index += 1
+            if len(frames) >= MAX_DEPTH:
+                pointer = ""
+                for frame in frames:
+                    pointer = child_pointer(pointer, frame[1])
+                return start, pointer
+            if char in "[{":
+                frames.append([char == "{", None if char == "{" else 0, char == "{"])
         index += 1
     return None
 
 
-def _json_lines(text: str) -> dict[str, int]:
+def _json_key(quoted: str) -> str:
+    try:
+        return json.loads(quoted)
+    except ValueError:
+        return quoted.strip('"')
+
+
+def _json_lines(text: str, *, long_numbers: bool = False) -> dict[str, int]:
+    """Line of every pointer. ``long_numbers``: the text may hold integers json_source_map cannot
+    convert; each long run of digits is shortened first (a run never spans lines: lines stay right)."""
+    if long_numbers:
+        text = _LONG_DIGITS.sub("0", text)
     try:
         entries = json_source_map.calculate(text)
     except Exception:  # lines are a convenience: the text already parsed as JSON
         return {"": 1}
-    return {pointer: (entry.key_start or entry.value_start).line + 1
-            for pointer, entry in entries.items()}
+    # json_source_map joins raw key text ("a/b", "\\u00e9"); rebuild each pointer from its parent's
+    # (entries come parents first) with the decoded key, escaped as RFC 6901 requires.
+    ours, lines = {"": ""}, {}
+    for raw, entry in entries.items():
+        if raw:
+            if entry.key_start is not None:
+                raw_key = text[entry.key_start.position + 1:entry.key_end.position - 1]
+                parent, segment = raw[:-len(raw_key) - 1], _json_key(f'"{raw_key}"')
+            else:
+                parent, segment = raw.rsplit("/", 1)
+            if parent not in ours:
+                continue
+            ours[raw] = child_pointer(ours[parent], segment)
+        lines[ours[raw]] = (entry.key_start or entry.value_start).line + 1
+    return lines
+
+
+_LONG_DIGITS = re.compile(r"[0-9]{1000,}")
 
 
 def _pointers_of_dicts(data: Any) -> dict[int, str]:

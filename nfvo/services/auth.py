@@ -1,19 +1,25 @@
-"""Users, projects and tokens: password grant, refresh, project roles."""
+"""Users, projects and tokens: password grant, refresh, project roles, and the limits on failed
+password checks."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import ipaddress
+import math
+import time
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from nfvo.config import Settings
-from nfvo.db.models import Project, Role, User
-from nfvo.errors import InvalidCredentials, ProjectNotFound, Unauthenticated
+from nfvo.db.models import LoginFailures, Project, Role, User
+from nfvo.db.session import transaction
+from nfvo.errors import InvalidCredentials, ProjectNotFound, TooManyLoginFailures, Unauthenticated
 
 ROLES = ("GUEST", "USER", "ADMIN")
 REFRESH_TTL = 7 * 24 * 3600
@@ -55,8 +61,12 @@ def _password_matches(user: User | None, password: str) -> bool:
 
 
 def _stamp(user: User) -> str:
-    """Changes whenever the user's password does: a new password ends every earlier token."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    """Changes whenever the user's password or ``token_generation`` does: a new password, and
+    every disable (which bumps the generation, see nfvo.services.users), end every earlier token
+    for good. Generation 0 gives the stamp of the releases before it, so that an upgrade keeps
+    the tokens of users never disabled since."""
+    material = user.password_hash if not user.token_generation else f"{user.password_hash}\x00{user.token_generation}"
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
 def issue_tokens(settings: Settings, user: User) -> dict:
@@ -73,11 +83,10 @@ def issue_tokens(settings: Settings, user: User) -> dict:
     }
 
 
-def password_grant(session: Session, settings: Settings, username: str, password: str) -> dict:
-    user = session.scalar(select(User).where(User.username == username))
-    if not _password_matches(user, password):
-        raise InvalidCredentials("Bad username or password")
-    return issue_tokens(settings, user)
+def password_grant(session: Session, settings: Settings, username: str, password: str, address: str) -> dict:
+    """Tokens for ``username`` calling from ``address``; InvalidCredentials for a wrong name or
+    password or a disabled user, TooManyLoginFailures over the limits (see :func:`check_password`)."""
+    return issue_tokens(settings, check_password(session, settings, username, password, address))
 
 
 def refresh_grant(session: Session, settings: Settings, refresh_token: str) -> dict:
@@ -86,7 +95,8 @@ def refresh_grant(session: Session, settings: Settings, refresh_token: str) -> d
     if user is None or not user.enabled:
         raise InvalidCredentials("The refresh token's user no longer exists")
     if claims.get("p") != _stamp(user):
-        raise InvalidCredentials("The password changed after this refresh token was issued; log in again")
+        raise InvalidCredentials("The password changed, or the user was disabled, after this refresh token "
+                                 "was issued; log in again")
     return issue_tokens(settings, user)
 
 
@@ -114,13 +124,19 @@ def authenticate(session: Session, settings: Settings, token: str, project_ref: 
     if user is None or not user.enabled:
         raise Unauthenticated("The token's user no longer exists")
     if claims.get("p") != _stamp(user):
-        raise Unauthenticated("The password changed after this token was issued; get a new one from /oauth/token")
+        raise Unauthenticated("The password changed, or the user was disabled, after this token was issued; "
+                              "get a new one from /oauth/token")
     return _scoped(session, user, project_ref)
 
 
-def authenticate_password(session: Session, username: str, password: str, project_ref: str | None) -> Principal:
+def authenticate_password(session: Session, username: str, password: str, project_ref: str | None, *,
+                          settings: Settings | None = None, address: str = "") -> Principal:
     """The caller of HTTP Basic credentials, scoped like :func:`authenticate`; InvalidCredentials
-    for an unknown user, a wrong password or a disabled user."""
+    for an unknown user, a wrong password or a disabled user. With ``settings`` the check is
+    limited like the password grant (:func:`check_password`, TooManyLoginFailures); every caller
+    that faces the network must pass them (nfvo.api.security.authenticate_basic does)."""
+    if settings is not None:
+        return _scoped(session, check_password(session, settings, username, password, address), project_ref)
     user = session.scalar(select(User).where(User.username == username))
     if not _password_matches(user, password):
         raise InvalidCredentials("Bad username or password")
@@ -158,3 +174,117 @@ def visible_projects(session: Session, principal: Principal) -> list[Project]:
     if not principal.is_admin:
         query = query.join(Role, Role.project_id == Project.id).where(Role.user_id == principal.user_id)
     return list(session.scalars(query))
+
+
+# --- limits on failed password checks ---------------------------------------------------
+#
+# Three counters per check, each a row of login_failures (the database every API process shares,
+# so the limits hold across processes) counting within a fixed window of NFVO_LOGIN_WINDOW_SECONDS
+# that starts at its first count:
+#   pair     (user name, client address)  at most NFVO_LOGIN_MAX_FAILURES
+#   address  client address, any name     at most NFVO_LOGIN_MAX_ADDRESS_FAILURES
+#   user     user name, any address       beyond NFVO_LOGIN_MAX_USER_FAILURES only slows: each
+#            address then gets one try per window for that name (its pair count must be 0).
+# An address with no failure of its own for a name is thus never refused because of other
+# addresses, and every refusal ends with its window. An attempt is counted *before* the password
+# is checked (one atomic upsert), so concurrent guesses cannot slip past the limit; a correct
+# password takes its count back and clears the pair.
+
+
+def _limit_keys(username: str, address: str) -> dict[str, str]:
+    """kind -> row key (a SHA-256 digest: bounded size, no user name stored in the clear)."""
+    def digest(*parts: str) -> str:
+        return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+    client = _client_network(address)
+    return {"pair": digest("pair", username, client), "address": digest("address", client),
+            "user": digest("user", username)}
+
+
+def _client_network(address: str) -> str:
+    """What counts as one client: an IPv4 address, or the /64 of an IPv6 one (a single host
+    commonly holds a whole /64)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ip.ipv4_mapped) if ip.ipv4_mapped else str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _upsert(session: Session):
+    dialects = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    name = session.get_bind().dialect.name
+    if name not in dialects:  # pragma: no cover - nfvo supports PostgreSQL and SQLite
+        raise RuntimeError(f"login limits need PostgreSQL or SQLite, not {name}")
+    return dialects[name](LoginFailures.__table__)
+
+
+def _count_attempt(settings: Settings, keys: dict[str, str], now: float) -> dict[str, tuple[int, float]]:
+    """Counts one attempt on each key in one committed statement; kind -> (count, window end)."""
+    table = LoginFailures.__table__
+    with transaction(settings.database_url) as session:
+        insert = _upsert(session).values([{"key": k, "failures": 1, "window_end": now + settings.login_window}
+                                          for k in sorted(keys.values())])  # one lock order for all
+        expired = table.c.window_end <= now
+        insert = insert.on_conflict_do_update(index_elements=[table.c.key], set_={
+            "failures": case((expired, 1), else_=table.c.failures + 1),
+            "window_end": case((expired, insert.excluded.window_end), else_=table.c.window_end),
+        }).returning(table.c.key, table.c.failures, table.c.window_end)
+        rows = {key: (failures, end) for key, failures, end in session.execute(insert)}
+    return {kind: rows[key] for kind, key in keys.items()}
+
+
+def _refusal(settings: Settings, counts: dict[str, tuple[int, float]], now: float) -> TooManyLoginFailures | None:
+    """The TooManyLoginFailures the counts (this attempt included) call for, or None."""
+    (pair, pair_end), (address, address_end), (user, user_end) = (counts[k] for k in ("pair", "address", "user"))
+    waits = []
+    if pair > settings.login_max_failures:
+        waits.append(pair_end)
+    if address > settings.login_max_address_failures:
+        waits.append(address_end)
+    if user > settings.login_max_user_failures and pair > 1:
+        waits.append(min(pair_end, user_end))
+    if not waits:
+        return None
+    retry_after = max(1, math.ceil(max(waits) - now))
+    return TooManyLoginFailures(f"Too many failed logins for this user name or from this address; try again in "
+                                f"{retry_after} s", retry_after=retry_after)
+
+
+def _take_back(settings: Settings, keys: dict[str, str]) -> None:
+    """After a correct password: the attempt was no failure, and the pair starts clean."""
+    table = LoginFailures.__table__
+    with transaction(settings.database_url) as session:
+        session.execute(delete(table).where(table.c.key == keys["pair"]))
+        session.execute(update(table).where(table.c.key.in_([keys["address"], keys["user"]]))
+                        .values(failures=case((table.c.failures > 0, table.c.failures - 1), else_=0)))
+
+
+def _forget_expired(settings: Settings, now: float) -> None:
+    """Drops rows whose window has ended, skipping rows other checks hold (never waits on them)."""
+    table = LoginFailures.__table__
+    with transaction(settings.database_url) as session:
+        stale = select(table.c.key).where(table.c.window_end <= now).limit(1000).with_for_update(skip_locked=True)
+        session.execute(delete(table).where(table.c.key.in_(stale)))
+
+
+def check_password(session: Session, settings: Settings, username: str, password: str, address: str) -> User:
+    """The enabled user ``username`` if ``password`` is theirs, for a caller at ``address``.
+
+    TooManyLoginFailures (with ``retry_after``) when the limits above refuse the attempt: the
+    password is then not checked at all. InvalidCredentials for an unknown name, a wrong password
+    or a disabled user; each such failure counts.
+    """
+    now = time.time()
+    keys = _limit_keys(username, address)
+    refusal = _refusal(settings, _count_attempt(settings, keys, now), now)
+    if refusal is not None:
+        raise refusal
+    user = session.scalar(select(User).where(User.username == username))
+    if not _password_matches(user, password):
+        _forget_expired(settings, now)
+        raise InvalidCredentials("Bad username or password")
+    _take_back(settings, keys)
+    return user

@@ -1,7 +1,8 @@
 """Onboarding an ETSI SOL004 CSAR: the steps of a job of kind ``onboard-csar``.
 
-The job machinery (claim with a fencing token, heartbeat, retries, removing the images a
-failed job uploaded) is :mod:`nfvo.services.onboarding`'s; this module reads the CSAR,
+The job machinery (claim with a fencing token, heartbeat, retries, image ownership: recording
+the images a job creates or uses and releasing them when it fails) is
+:mod:`nfvo.services.onboarding`'s; this module reads the CSAR,
 verifying every manifest hash while streaming it (images included), puts each software
 image on every selected VIM through the same image resolution and drivers as Open Baton
 packages, and commits the package, its VNFD (in the Open Baton form, see docs/etsi.md),
@@ -49,7 +50,7 @@ def _csar_file(ctx: Context, job: Job) -> Path:
 
 def onboard_csar(ctx: Context, job: Job, work: Path, attempt) -> None:
     """The steps of one run of ``job`` (``attempt`` is the run's :class:`onboarding._Attempt`)."""
-    limits = ArchiveLimits(max_members=ctx.settings.max_archive_members, max_total_size=ctx.settings.max_package_size)
+    limits = ArchiveLimits.from_settings(ctx.settings)
     source = _csar_file(ctx, job)
     with CsarArchive.open(source, limits, display_name=job.filename or "package.zip", work_dir=work) as archive:
         package = read_csar(archive, strict=job.strict)
@@ -167,10 +168,8 @@ def _resolve_images(ctx: Context, archive: CsarArchive, package: CsarPackage, vi
         onboarding._progress(ctx, attempt, f"image {request.key} on {vim.name}", 30 + 60 * n // (len(plan) + 1))
         with connected(ctx, vim) as driver:
             if decision.action == "use":
-                image = driver.get_image(decision.image_id)
-                resolved.append(onboarding._Resolved(request, vim, image,
-                                                     onboarding._owned(ctx, attempt, vim.id, image.id),
-                                                     decision.reason))
+                image = onboarding._used_as_named(ctx, attempt, driver, vim, decision)
+                resolved.append(onboarding._Resolved(request, vim, image, False, decision.reason))
             else:
                 done = onboarding._upload(ctx, driver, members, request, vim, attempt)
                 if request.file.startswith(LINKED):
@@ -249,6 +248,7 @@ def _commit(ctx: Context, attempt, package: CsarPackage, identity: str, resolved
     warnings = [w.to_dict() for w in package.warnings]
     try:
         with ctx.transaction() as session:
+            resolved = onboarding.owned_at_commit(session, resolved)  # first: the image-ownership lock
             row = session.get(Job, job.id)
             if row.attempts != attempt.token or row.state != "running":
                 raise onboarding.Superseded(job.id)
@@ -270,6 +270,7 @@ def _commit(ctx: Context, attempt, package: CsarPackage, identity: str, resolved
                     request_key=r.request.key, sha256=r.image.sha256, uploaded=r.uploaded, decision=r.decision,
                     source=r.source))
             etsi.onboarding_state, etsi.failure, etsi.info = "ONBOARDED", None, _pkg_info(package, job, sizes)
+            etsi.operational_state = "ENABLED"  # as in Tacker and every SOL005 NFVO: onboarded means usable
             row.state, row.step, row.progress, row.updated_at = "succeeded", "done", 100, utcnow()
             row.warnings = warnings
     except IntegrityError:

@@ -89,7 +89,7 @@ def show(ctx: Context, project_id: str, package_id: str) -> dict:
         documents = _documents(session, project_id, [package_id])
     if not documents:
         raise PackageNotFound(f"No VNF package {package_id!r} in this project")
-    return documents[0]
+    return _public(documents[0])
 
 
 def list_page(ctx: Context, project_id: str, conditions: Iterable[Condition], marker: str | None,
@@ -104,8 +104,13 @@ def list_page(ctx: Context, project_id: str, conditions: Iterable[Condition], ma
     chosen = [d for d in documents if (after is None or _order(d) > after) and matches(d, conditions)]
     items = chosen[:page_size]
     more = len(chosen) > page_size
-    return Page([{k: v for k, v in d.items() if k != "_order"} for d in items],
+    return Page([_public(d) for d in items],
                 _marker(_order(items[-1])) if more else None)
+
+
+def _public(document: dict) -> dict:
+    """A document as clients see it: without nfvo's ``_order`` key."""
+    return {k: v for k, v in document.items() if k != "_order"}
 
 
 def _order(document: dict) -> tuple[str, str]:
@@ -188,7 +193,7 @@ def _openbaton_info(package: VnfPackage, vnfd_id: str | None) -> dict:
 
 
 def create(ctx: Context, project_id: str, user_defined_data: dict) -> dict:
-    """A new package: CREATED, DISABLED, NOT_IN_USE."""
+    """A new package: CREATED, DISABLED, NOT_IN_USE (ENABLED once it is ONBOARDED)."""
     with ctx.transaction() as session:
         row = EtsiPackage(project_id=project_id, user_defined_data=user_defined_data, info={})
         session.add(row)

@@ -4,17 +4,25 @@ The job row is the truth. A run first claims the job (a queued one, or a running
 whose worker stopped beating) and gets the job's attempt number as a fencing token:
 every later write of that run to the job is conditional on it, so a run that lost its
 claim can neither overwrite the outcome nor commit. While it runs, a heartbeat thread
-keeps the claim alive, whatever step it is in. Images are recorded on the job as soon as
-they are uploaded, so that a retry after a crash knows which images nfvo created.
+keeps the claim alive, whatever step it is in.
+
+Image ownership is exact under any interleaving of jobs. An image nfvo creates is recorded at
+once as nfvo's (``created_images``) and as used by the job (``jobs.uploads``); an image a job
+finds on the VIM (same bytes, same link, named by the package) is recorded as used by the job
+before the job relies on it, under the VIM's ownership lock and after checking that it is still
+there. A job that fails releases what it used: each image nfvo created is removed unless a
+committed package or another unfinished job uses it (:func:`nfvo.services.packages.release_image`,
+decided under the same lock). So an image survives while a committed package uses it and goes
+once none does, whichever job created it.
 
 The package, its VNFD, its image records and the job's success are committed in one
-transaction; on failure the images the job uploaded are removed, and nothing else was
-written.
+transaction, under the ownership lock of the VIMs involved; nothing else was written on failure.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -30,9 +38,10 @@ from typing import BinaryIO
 
 import nfvo_plugin_sdk as sdk
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from nfvo.db.models import EtsiPackage, Job, PackageImage, VimInstance, Vnfd, VnfPackage, new_id, utcnow
+from nfvo.db.models import CreatedImage, EtsiPackage, Job, PackageImage, VimInstance, Vnfd, VnfPackage, new_id, utcnow
 from nfvo.domain import findings, openbaton
 from nfvo.domain.archive import ArchiveLimits, PackageArchive
 from nfvo.domain.entity_ids import with_entity_ids
@@ -48,7 +57,7 @@ from nfvo.errors import (
 )
 from nfvo.fetch import check_link, fetch_git, open_http
 from nfvo.services.context import Context
-from nfvo.services.packages import CSAR_JOB
+from nfvo.services.packages import CSAR_JOB, created_by_nfvo, lock_vims, release_image
 from nfvo.services.vims import connected
 from nfvo.streams import CHUNK, HashingReader, sha256_of
 
@@ -81,10 +90,10 @@ class _Resolved:
 
 @dataclass
 class _Attempt:
-    """One run of a job: its fencing token, and what the job uploaded so far (in any run)."""
+    """One run of a job: its fencing token, and the (VIM id, image id) the job uses so far (in any run)."""
 
     job: Job
-    created: set[tuple[str, str]] = field(default_factory=set)
+    used: set[tuple[str, str]] = field(default_factory=set)
     member_hashes: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -101,7 +110,7 @@ def run(ctx: Context, job_id: str, *, final_attempt: bool = True) -> None:
     job = _claim(ctx, job_id)
     if job is None:
         return
-    attempt = _Attempt(job, created={tuple(u) for u in job.uploads or []})
+    attempt = _Attempt(job, used={tuple(u) for u in job.uploads or []})
     work = ctx.settings.work_dir / job_id
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -152,11 +161,16 @@ def _claim(ctx: Context, job_id: str) -> Job | None:
 def _write(ctx: Context, attempt: _Attempt, **values) -> None:
     """Updates the job (and its heartbeat) if this run still holds it; Superseded otherwise."""
     with ctx.transaction() as session:
-        done = session.execute(
-            update(Job)
-            .where(Job.id == attempt.job.id, Job.attempts == attempt.token, Job.state == "running")
-            .values(updated_at=utcnow(), **values)
-        ).rowcount
+        _write_in(session, attempt, **values)
+
+
+def _write_in(session, attempt: _Attempt, **values) -> None:
+    """:func:`_write` within ``session``'s transaction (Superseded rolls it back)."""
+    done = session.execute(
+        update(Job)
+        .where(Job.id == attempt.job.id, Job.attempts == attempt.token, Job.state == "running")
+        .values(updated_at=utcnow(), **values)
+    ).rowcount
     if not done:
         raise Superseded(attempt.job.id)
 
@@ -192,13 +206,36 @@ class _Heartbeat:
 
 
 def _record_upload(ctx: Context, attempt: _Attempt, vim: VimInstance, image_id: str) -> None:
-    """Remembers on the job, at once, that it created ``image_id`` on ``vim``."""
-    attempt.created.add((vim.id, image_id))
-    _write(ctx, attempt, uploads=sorted([list(u) for u in attempt.created]))
+    """Records at once, in one transaction, that nfvo created ``image_id`` on ``vim`` and that
+    this job uses it. No lock is needed: nobody can have decided about an image not yet created
+    (a job that found it meanwhile uses it, so it stays)."""
+    attempt.used.add((vim.id, image_id))
+    with ctx.transaction() as session:
+        # Two jobs uploading the same name and bytes may get the same image back (idempotent drivers).
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        session.execute(insert(CreatedImage).values(vim_id=vim.id, image_id=image_id, job_id=attempt.job.id,
+                                                    created_at=utcnow()).on_conflict_do_nothing())
+        _write_in(session, attempt, uploads=sorted([list(u) for u in attempt.used]))
+
+
+def _use(ctx: Context, attempt: _Attempt, driver: sdk.VimDriver, vim: VimInstance, image: sdk.Image) -> bool:
+    """Records that this job uses ``image``, which it found on ``vim``, so that no failing job or
+    package deletion removes it now. Under the VIM's ownership lock the image must still be there:
+    False when a failing job removed it in between (the caller then goes on as if it was never found)."""
+    if (vim.id, image.id) in attempt.used:
+        return True
+    with ctx.transaction() as session:
+        lock_vims(session, [vim.id])
+        if not any(found.id == image.id for found in driver.find_images(id=image.id)):
+            return False
+        _write_in(session, attempt, uploads=sorted([list(u) for u in attempt.used | {(vim.id, image.id)}]))
+    attempt.used.add((vim.id, image.id))
+    return True
 
 
 def _give_up(ctx: Context, attempt: _Attempt, exc: NfvoError) -> None:
-    """Marks the job failed with ``exc``'s problem and removes what the job uploaded."""
+    """Marks the job failed with ``exc``'s problem, then releases the images it used (the failed
+    job no longer counts as using them, so the last user of an image nfvo created removes it)."""
     try:
         _write(ctx, attempt, state="failed", step="failed", problem=exc.to_problem())
     except Superseded:
@@ -209,16 +246,12 @@ def _give_up(ctx: Context, attempt: _Attempt, exc: NfvoError) -> None:
 
 
 def _undo_uploads(ctx: Context, attempt: _Attempt) -> None:
-    for vim_id, image_id in sorted(attempt.created):
-        if _committed_owner(ctx, vim_id, image_id):
-            continue
-        with ctx.session() as session:
-            vim = session.get(VimInstance, vim_id)
-        try:
-            with connected(ctx, vim) as driver:
-                driver.delete_image(image_id)
-        except NfvoError:
-            log.warning("image %s stays on VIM %s after a failed onboarding", image_id, vim.name)
+    """Removes each image the job used that nfvo created and nothing else uses, each decided
+    under its VIM's ownership lock."""
+    for vim_id, image_id in sorted(attempt.used):
+        with ctx.transaction() as session:
+            lock_vims(session, [vim_id])
+            release_image(ctx, session, vim_id, image_id, job_id=attempt.job.id)
 
 
 # --- the steps ------------------------------------------------------------------------
@@ -231,7 +264,7 @@ def _package_file(ctx: Context, job: Job) -> Path:
 
 
 def _onboard(ctx: Context, job: Job, work: Path, attempt: _Attempt) -> None:
-    limits = ArchiveLimits(max_members=ctx.settings.max_archive_members, max_total_size=ctx.settings.max_package_size)
+    limits = ArchiveLimits.from_settings(ctx.settings)  # scripts are extracted within NFVO_MAX_SCRIPT_SIZE
     with PackageArchive.open(_package_file(ctx, job), limits, display_name=job.filename or "package") as archive:
         package = openbaton.read_package(archive, strict=job.strict)
         _progress(ctx, attempt, "checking duplicates", 10)
@@ -346,8 +379,8 @@ def _resolve_images(
         _progress(ctx, attempt, f"image {request.key} on {vim.name}", 30 + 60 * n // (len(plan) + 1))
         with connected(ctx, vim) as driver:
             if decision.action == "use":
-                image = driver.get_image(decision.image_id)
-                resolved.append(_Resolved(request, vim, image, _owned(ctx, attempt, vim.id, image.id), decision.reason))
+                resolved.append(_Resolved(request, vim, _used_as_named(ctx, attempt, driver, vim, decision),
+                                          False, decision.reason))
             else:
                 resolved.append(_upload(ctx, driver, archive, request, vim, attempt, downloads))
     return resolved
@@ -407,19 +440,13 @@ def _link_method(driver: sdk.VimDriver, request: ImageRequest, vim: VimInstance)
                                                        pointer=pointer)])
 
 
-def _committed_owner(ctx: Context, vim_id: str, image_id: str) -> bool:
-    """True when an onboarded package holds this image as one nfvo uploaded."""
-    with ctx.session() as session:
-        return bool(session.scalar(
-            select(PackageImage.id).where(
-                PackageImage.vim_id == vim_id, PackageImage.image_id == image_id, PackageImage.uploaded.is_(True)
-            ).limit(1)
-        ))
-
-
-def _owned(ctx: Context, attempt: _Attempt, vim_id: str, image_id: str) -> bool:
-    """True when nfvo created this image: for an onboarded package, or earlier in this job."""
-    return (vim_id, image_id) in attempt.created or _committed_owner(ctx, vim_id, image_id)
+def _used_as_named(ctx: Context, attempt: _Attempt, driver: sdk.VimDriver, vim: VimInstance, decision) -> sdk.Image:
+    """The existing image the package names (by id or name), recorded as used by this job;
+    ImageResolutionFailed when it vanished from the VIM meanwhile."""
+    image = driver.get_image(decision.image_id)
+    if not _use(ctx, attempt, driver, vim, image):
+        raise ImageResolutionFailed(f"Image {image.id} was removed from VIM {vim.name!r} during onboarding")
+    return image
 
 
 def _upload(
@@ -431,9 +458,8 @@ def _upload(
     if request.file:
         size = archive.members[request.file].size
         reused = _same_bytes_on_vim(driver, archive, request.file, size, request.config.name, attempt)
-        if reused:
-            return _Resolved(request, vim, reused, _owned(ctx, attempt, vim.id, reused.id),
-                             f"same content as image {reused.id}")
+        if reused and _use(ctx, attempt, driver, vim, reused):
+            return _Resolved(request, vim, reused, False, f"same content as image {reused.id}")
         with archive.open_member(request.file) as stream:
             reader = HashingReader(stream)
             image = _put(ctx, driver, request, vim, attempt,
@@ -441,15 +467,15 @@ def _upload(
         source = f"package:{request.file}"
     else:
         reused = _reused_link(ctx, driver, vim, request.link)
-        if reused:
-            return _Resolved(request, vim, reused, _owned(ctx, attempt, vim.id, reused.id),
-                             f"already downloaded from {request.link}", source=request.link)
+        if reused and _use(ctx, attempt, driver, vim, reused):
+            return _Resolved(request, vim, reused, False, f"already downloaded from {request.link}",
+                             source=request.link)
         if _link_method(driver, request, vim) == "import":
             # The VIM fetches the link itself; nfvo still hands out only links its policy allows.
             check_link(request.link, ctx.fetch_policy)
             image = _put(ctx, driver, request, vim, attempt, lambda: driver.import_image(request.config, request.link))
-            return _Resolved(request, vim, image, _owned(ctx, attempt, vim.id, image.id),
-                             f"imported by the VIM from {request.link}", source=request.link)
+            return _Resolved(request, vim, image, False, f"imported by the VIM from {request.link}",
+                             source=request.link)
         with (downloads or _Downloads(ctx, None, [])).open(request.link) as (stream, size):
             reader = HashingReader(stream)
             image = _put(ctx, driver, request, vim, attempt,
@@ -457,7 +483,7 @@ def _upload(
         source = request.link
     _verify(image, reader.hexdigest(), request, vim)
     how = f"uploaded from {request.file or request.link}"
-    return _Resolved(request, vim, image, _owned(ctx, attempt, vim.id, image.id), how, source=source)
+    return _Resolved(request, vim, image, False, how, source=source)
 
 
 def _same_bytes_on_vim(driver: sdk.VimDriver, archive: PackageArchive, member: str, size: int, name: str,
@@ -478,12 +504,14 @@ def _same_bytes_on_vim(driver: sdk.VimDriver, archive: PackageArchive, member: s
 
 def _put(ctx: Context, driver: sdk.VimDriver, request: ImageRequest, vim: VimInstance, attempt: _Attempt,
          create: Callable[[], sdk.Image]) -> sdk.Image:
-    """Creates the image with ``create()`` (an upload or an import), and records it on the job unless
-    the driver handed back one that existed before."""
+    """Creates the image with ``create()`` (an upload or an import) and records it as created by
+    nfvo; one the driver handed back that existed before is recorded as used, like a found one."""
     before = {i.id for i in driver.find_images(name=request.config.name)}
     image = create()
     if image.id not in before:
         _record_upload(ctx, attempt, vim, image.id)
+    elif not _use(ctx, attempt, driver, vim, image):
+        raise ImageResolutionFailed(f"Image {image.id} was removed from VIM {vim.name!r} during onboarding")
     return image
 
 
@@ -500,6 +528,15 @@ def _reused_link(ctx: Context, driver: sdk.VimDriver, vim: VimInstance, link: st
             if sha and image.sha256 == sha:
                 return image
     return None
+
+
+def owned_at_commit(session, resolved: list[_Resolved]) -> list[_Resolved]:
+    """First statement of a package's commit: takes the ownership lock of every VIM the package's
+    images are on (held until the commit, so no release decides in between), and returns the
+    resolved images with ``uploaded`` true exactly for those nfvo created (by this or another job)."""
+    lock_vims(session, [r.vim.id for r in resolved])
+    created = created_by_nfvo(session, [(r.vim.id, r.image.id) for r in resolved])
+    return [dataclasses.replace(r, uploaded=(r.vim.id, r.image.id) in created) for r in resolved]
 
 
 def _verify(image: sdk.Image, sha: str, request: ImageRequest, vim: VimInstance) -> None:
@@ -553,6 +590,7 @@ def _commit(
     vnfd_body.setdefault("version", m.version)
     try:
         with ctx.transaction() as session:
+            resolved = owned_at_commit(session, resolved)
             row = session.get(Job, job.id)
             if row.attempts != attempt.token or row.state != "running":
                 raise Superseded(job.id)
@@ -575,7 +613,7 @@ def _commit(
                 ))
             etsi = session.get(EtsiPackage, job.package_id)  # uploaded through /vnfpkgm/v1
             if etsi is not None:
-                etsi.onboarding_state, etsi.failure = "ONBOARDED", None
+                etsi.onboarding_state, etsi.operational_state, etsi.failure = "ONBOARDED", "ENABLED", None
             row.state, row.step, row.progress, row.updated_at = "succeeded", "done", 100, utcnow()
             row.warnings = [w.to_dict() for w in warnings]
     except IntegrityError:

@@ -16,8 +16,19 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
-from nfvo.db.models import EtsiPackage, Job, PackageImage, VimInstance, Vnfd, VnfPackage, new_id, utcnow
+from nfvo.db.models import (
+    CreatedImage,
+    EtsiPackage,
+    Job,
+    PackageImage,
+    VimInstance,
+    Vnfd,
+    VnfPackage,
+    new_id,
+    utcnow,
+)
 from nfvo.domain.csar import is_zip
 from nfvo.domain.entity_ids import with_entity_ids
 from nfvo.domain.openbaton import vnfd_issues
@@ -133,6 +144,57 @@ def reclaim_all_jobs(ctx: Context) -> list[str]:
         return list(session.scalars(select(Job.id).where(Job.state == "queued").order_by(Job.created_at)))
 
 
+def sweep_leftovers(ctx: Context) -> int:
+    """Removes what crashes left behind and nothing owns; returns how many files and directories.
+
+    Ownership is decided by age and by reference: an upload file (``uploads/*.upload``) or a job
+    work directory (``work/<job id>``) goes when it was not modified for NFVO_JOB_STALE_SECONDS
+    and no unfinished job references it; each VIM drops its partial uploads untouched for as
+    long (the driver's ``drop_abandoned_uploads``). An upload being received, or an image being
+    uploaded, keeps being written, so it stays. Safe in several processes at once.
+    """
+    stale = ctx.settings.job_stale_after
+    cutoff = utcnow().timestamp() - stale
+    with ctx.session() as session:
+        live = session.execute(select(Job.id, Job.upload_path).where(Job.state.in_(("queued", "running")))).all()
+        vims = list(session.scalars(select(VimInstance)))
+    owned = {path for _, path in live if path} | {str(ctx.settings.work_dir / job_id) for job_id, _ in live}
+    work = ctx.settings.work_dir
+    candidates = [*ctx.settings.uploads_dir.glob("*.upload"), *(work.iterdir() if work.is_dir() else ())]
+    removed = 0
+    for path in candidates:
+        try:
+            if str(path) in owned or path.stat().st_mtime >= cutoff:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            removed += 1
+        except FileNotFoundError:  # its job finished, or another sweep took it, meanwhile
+            pass
+    for vim in vims:
+        removed += _drop_abandoned_uploads(ctx, vim, stale)
+    return removed
+
+
+def _drop_abandoned_uploads(ctx: Context, vim: VimInstance, older_than: float) -> int:
+    """The VIM's driver drops its partial uploads of that age; only drivers that keep any (those
+    overriding the SDK hook) are asked, so a remote VIM is not contacted for nothing."""
+    from nfvo_plugin_sdk import VimDriver
+
+    from nfvo import drivers
+
+    try:
+        if drivers.load(vim.type).drop_abandoned_uploads is VimDriver.drop_abandoned_uploads:
+            return 0
+        with connected(ctx, vim) as driver:
+            return driver.drop_abandoned_uploads(older_than)
+    except NfvoError as exc:
+        log.warning("abandoned uploads stay on VIM %s: %s", vim.name, exc.detail)
+        return 0
+
+
 def list_packages(ctx: Context, project_id: str) -> list[VnfPackage]:
     with ctx.session() as session:
         return list(session.scalars(
@@ -151,30 +213,84 @@ def vnfd_of_package(ctx: Context, package_id: str) -> Vnfd:
 
 
 def delete_package(ctx: Context, project_id: str, package_id: str) -> None:
-    """Removes the package, its VNFD, its scripts and the images nfvo uploaded for it
-    that no other package uses. Images on a VIM that cannot be reached stay there (logged).
+    """Removes the package, its VNFD, its scripts and the images nfvo created that nothing else uses
+    any more (see :func:`release_image`). Images on a VIM that cannot be reached stay there (logged).
     InUse (nothing deleted) while an NSD uses its VNFD."""
     with ctx.transaction() as session:
+        vim_ids = session.scalars(select(PackageImage.vim_id).where(PackageImage.package_id == package_id))
+        lock_vims(session, list(vim_ids))
         package = in_project(session, VnfPackage, package_id, project_id, PackageNotFound, "VNF package")
         refuse_if_used(session, session.scalars(select(Vnfd.id).where(Vnfd.package_id == package_id)),
                        f"VNF package {package_id}")
-        mine = list(session.scalars(select(PackageImage).where(PackageImage.package_id == package_id)))
-        orphans = []
-        for row in mine:
-            others = session.scalar(select(PackageImage.id).where(
-                PackageImage.vim_id == row.vim_id, PackageImage.image_id == row.image_id,
-                PackageImage.package_id != package_id).limit(1))
-            if row.uploaded and others is None:
-                orphans.append((session.get(VimInstance, row.vim_id), row.image_id))
+        mine = {(row.vim_id, row.image_id) for row in package.images}
         session.delete(package)
         session.execute(delete(EtsiPackage).where(EtsiPackage.id == package_id))
-    for vim, image_id in orphans:
-        try:
-            with connected(ctx, vim) as driver:
-                driver.delete_image(image_id)
-        except NfvoError as exc:
-            log.warning("image %s stays on VIM %s: %s", image_id, vim.name, exc.detail)
+        session.flush()
+        for vim_id, image_id in sorted(mine):
+            release_image(ctx, session, vim_id, image_id)
     shutil.rmtree(ctx.settings.packages_dir / package_id, ignore_errors=True)
+
+
+# --- image ownership -------------------------------------------------------------------
+#
+# An image nfvo created (a CreatedImage row) is nfvo's, whichever job created it and whichever
+# packages use it. It stays while a committed package (a PackageImage row) or an unfinished job
+# (its ``uploads``: every image the job uses so far) uses it, and is removed once none does.
+# Every decision to keep or remove, every new use by a job and every commit of package images
+# happens under the VIM's ownership lock, so a check and the removal that follows it are atomic.
+
+
+def lock_vims(session: Session, vim_ids) -> None:
+    """Takes the image-ownership lock of these VIMs until the transaction ends: PostgreSQL locks
+    their rows (in id order, so two lockers cannot deadlock); SQLite, which has one writer at a
+    time, takes its write lock. Must be the transaction's first statement (SQLite reads before it
+    would not see the writes of the lock holder before)."""
+    ids = sorted(set(vim_ids))
+    if not ids:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(VimInstance.id).where(VimInstance.id.in_(ids)).order_by(VimInstance.id)
+                        .with_for_update(key_share=True))
+    else:
+        session.execute(update(VimInstance).where(VimInstance.id.in_(ids)).values(id=VimInstance.id))
+
+
+def created_by_nfvo(session: Session, pairs) -> set[tuple[str, str]]:
+    """Those of the (VIM id, image id) ``pairs`` that nfvo created."""
+    pairs = set(pairs)
+    if not pairs:
+        return set()
+    rows = session.execute(select(CreatedImage.vim_id, CreatedImage.image_id)
+                           .where(CreatedImage.vim_id.in_({v for v, _ in pairs}))
+                           .where(CreatedImage.image_id.in_({i for _, i in pairs}))).all()
+    return {tuple(r) for r in rows} & pairs
+
+
+def release_image(ctx: Context, session: Session, vim_id: str, image_id: str, *, job_id: str | None = None) -> bool:
+    """Under the VIM's ownership lock (the caller holds it in ``session``): removes the image from
+    its VIM if nfvo created it and no committed package and no unfinished job other than
+    ``job_id`` uses it. True when it was removed. An image nfvo did not create is never removed;
+    one on a VIM that cannot be reached stays (logged) and is still nfvo's."""
+    if not created_by_nfvo(session, [(vim_id, image_id)]):
+        return False
+    used = session.scalar(select(PackageImage.id).where(PackageImage.vim_id == vim_id,
+                                                        PackageImage.image_id == image_id).limit(1))
+    if used is not None:  # a package committed while the creating job had not recorded it yet
+        session.execute(update(PackageImage).where(PackageImage.vim_id == vim_id, PackageImage.image_id == image_id)
+                        .values(uploaded=True))
+        return False
+    unfinished = session.scalars(select(Job).where(Job.state.in_(("queued", "running")), Job.id != (job_id or "")))
+    if any([vim_id, image_id] in (job.uploads or []) for job in unfinished):
+        return False
+    vim = session.get(VimInstance, vim_id)
+    try:
+        with connected(ctx, vim) as driver:
+            driver.delete_image(image_id)
+    except NfvoError as exc:
+        log.warning("image %s stays on VIM %s: %s", image_id, vim.name, exc.detail)
+        return False
+    session.execute(delete(CreatedImage).where(CreatedImage.vim_id == vim_id, CreatedImage.image_id == image_id))
+    return True
 
 
 #: page size of the VNFD list when ``size`` is not given, and the largest one allowed

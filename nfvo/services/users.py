@@ -300,7 +300,8 @@ def update_user(ctx: Context, principal: Principal, ref: str, document: SourceDo
     the caller sees (roles elsewhere stay). UserNotFound when the caller does not see the
     user; ValidationFailed for a bad body or another username; Forbidden when the caller
     may not make a change (see the module docstring); LastAdmin when the change would leave
-    no enabled system administrator."""
+    no enabled system administrator. Disabling a user ends every token issued to it before, for
+    good (see nfvo.services.auth._stamp); after it is enabled again it must log in anew."""
     with ctx.transaction() as session:
         scope = _scope(session, principal)
         user = _find(session, scope, ref)
@@ -326,6 +327,9 @@ def update_user(ctx: Context, principal: Principal, ref: str, document: SourceDo
         was_admin = user.is_admin and user.enabled
         if body.has_email:
             user.email = body.email
+        if body.enabled is False and user.enabled:
+            # ends every token issued so far, for good: enabling the user again does not revive them
+            user.token_generation = User.token_generation + 1
         if body.enabled is not None:
             user.enabled = body.enabled
         _set_roles(user, new)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
+import kombu.exceptions
 from celery import Celery
 from celery.signals import worker_process_init, worker_ready
 
@@ -29,8 +30,16 @@ def configure(settings: config.Settings) -> Celery:
         accept_content=["json"],
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
+        # Broker restarts: a worker keeps trying to reconnect for as long as it takes, and lets its
+        # running jobs go on meanwhile (the job row, not the message, is the truth: a message
+        # redelivered for a finished job does nothing, and the lease sweep re-queues lost ones).
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         # Redis redelivers an unacked task only after this; job leases recover sooner (see Sweeper).
-        broker_transport_options={"visibility_timeout": 4 * 3600},
+        # The health check and keepalive notice a dead or restarted Redis instead of waiting on it.
+        broker_transport_options={"visibility_timeout": 4 * 3600, "health_check_interval": 10,
+                                  "socket_keepalive": True, "retry_on_timeout": True},
     )
     if settings.embedded:  # the in-memory broker otherwise waits a second between polls
         celery_app.conf.broker_transport_options = {"polling_interval": 0.05}
@@ -81,7 +90,8 @@ class EmbeddedWorker:
 
 
 class Sweeper:
-    """Every half NFVO_JOB_STALE_SECONDS, enqueues again the jobs whose worker stopped beating."""
+    """At start and every half NFVO_JOB_STALE_SECONDS: enqueues again the jobs whose worker stopped
+    beating, and removes the files crashes left that nothing owns (packages.sweep_leftovers)."""
 
     def __init__(self, ctx: Context, enqueue):
         self._ctx, self._enqueue = ctx, enqueue
@@ -94,13 +104,25 @@ class Sweeper:
     def stop(self) -> None:
         self._stop.set()
 
+    def sweep(self) -> None:
+        """One round; a failure (database or broker briefly away) is logged, the next round tries again."""
+        log = logging.getLogger(__name__)
+        try:
+            packages.sweep_leftovers(self._ctx)
+        except Exception:
+            log.exception("sweep of leftover files failed")
+        try:
+            for job_id in packages.stalled_jobs(self._ctx):
+                self._enqueue(job_id)
+        except kombu.exceptions.OperationalError as exc:  # the broker is away: no traceback every round
+            log.warning("job sweep could not reach the broker: %s", exc)
+        except Exception:
+            log.exception("job sweep failed")
+
     def _loop(self) -> None:
+        self.sweep()
         while not self._stop.wait(self._ctx.settings.job_stale_after / 2):
-            try:
-                for job_id in packages.stalled_jobs(self._ctx):
-                    self._enqueue(job_id)
-            except Exception:  # the database may be briefly away; try again next round
-                logging.getLogger(__name__).exception("job sweep failed")
+            self.sweep()
 
 
 @worker_ready.connect

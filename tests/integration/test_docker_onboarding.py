@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from tests.backends.docker import BASE as DOCKER_BASE
 from tests.backends.docker import busybox_image, docker_engine  # noqa: F401  (docker_engine is a fixture)
 from tests.integration.harness import assert_problem, embedded_nfvo, example_files, make_tar
 
@@ -18,7 +19,10 @@ REFERENCE = f"nfvo-it/vnf-{uuid.uuid4().hex[:8]}:1.0"  # the image-config name: 
 
 @pytest.fixture(scope="module")
 def nfvo(tmp_path_factory):
-    with embedded_nfvo(tmp_path_factory.mktemp("docker-onboarding")) as node:
+    # The engine answers on a unix socket under tests/backends/docker.BASE and on 127.0.0.1 (TLS);
+    # the tests' own sockets live under the pytest temporary directory.
+    allow = f"127.0.0.1,{DOCKER_BASE},{tmp_path_factory.getbasetemp()}"
+    with embedded_nfvo(tmp_path_factory.mktemp("docker-onboarding"), NFVO_VIM_ALLOW=allow) as node:
         yield node
 
 

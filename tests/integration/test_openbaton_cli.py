@@ -186,8 +186,9 @@ def test_vnfpackage_errors_are_reported_with_nfvos_message(nfvo, tmp_path):
     broken = make_tar(tmp_path / "broken.tar", {**example_files("iperf-server"),
                                                "Metadata.yaml": "name: iperf-server\nprovider: FOKUS\n"
                                                                 "image:\n  upload: maybe\n"})
-    assert re.fullmatch(r"\d+ problems? in package file", error_of(openbaton(nfvo, "vnfpackage", "create",
-                                                                               str(broken))))
+    shown = error_of(openbaton(nfvo, "vnfpackage", "create", str(broken)))
+    assert re.match(r"\d+ problems? in package file: ", shown), shown  # the findings follow, for the CLI's user
+    assert "Metadata.yaml:4 /image/upload: upload must be one of true, false, check (got 'maybe')" in shown
     assert nfvo.api.get("/api/v1/vnf-packages").json() == []
 
     # -d logs the whole answer, so every finding of a 422 is visible (on stderr)
@@ -298,8 +299,9 @@ def test_nsd_with_virtual_links_and_dependencies_is_shown(nfvo, tmp_path):
 def test_nsd_errors_and_package_in_use(nfvo, tmp_path):
     vnfd = onboard(nfvo, tmp_path)
     unknown = {"name": "bad-ns", "vnfd": [{"id": "ACME/nothing/9"}]}
-    assert re.fullmatch(r"\d+ problems? in the NS descriptor",
-                        error_of(openbaton(nfvo, "nsd", "create", json.dumps(unknown))))
+    refused = error_of(openbaton(nfvo, "nsd", "create", json.dumps(unknown)))
+    assert re.fullmatch(r"1 problem in the NS descriptor: request body:1 /vnfd/0/id: no VNFD 'ACME/nothing/9' "
+                        r"\(vendor/name/version\) in this project", refused), refused
     assert error_of(openbaton(nfvo, "nsd", "show", "no-such-id")) == "No NS descriptor 'no-such-id' in this project"
     assert nfvo.api.get("/api/v1/ns-descriptors").json() == []
 
@@ -340,8 +342,8 @@ def test_vim_create_list_show_delete(nfvo, tmp_path):
 
 
 def test_vim_errors(nfvo):
-    assert error_of(openbaton(nfvo, "vim", "create", json.dumps({"authUrl": "local://x"}))) == \
-        "The request body is not valid"
+    assert error_of(openbaton(nfvo, "vim", "create", json.dumps({"authUrl": "local://x"}))).startswith(
+        "The request body is not valid: ")
     assert "no-such-id" in error_of(openbaton(nfvo, "vim", "show", "no-such-id"))
     assert [v["name"] for v in nfvo.api.get("/api/v1/datacenters").json()] == ["store"]
 

@@ -27,7 +27,8 @@ def nfvo(tmp_path_factory):
     if "openstack" not in {ep.name for ep in entry_points(group="nfvo.vim_drivers")}:
         pytest.fail("the openstack VIM driver is not installed in this venv: run "
                     "`.venv/bin/pip install -e drivers/openstack`", pytrace=False)
-    with embedded_nfvo(tmp_path_factory.mktemp("openstack-onboarding")) as node:
+    # Keystone and Glance listen on 127.0.0.1: the operator's NFVO_VIM_ALLOW admits them.
+    with embedded_nfvo(tmp_path_factory.mktemp("openstack-onboarding"), NFVO_VIM_ALLOW="127.0.0.1") as node:
         yield node
 
 

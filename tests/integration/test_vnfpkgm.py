@@ -160,7 +160,8 @@ def test_upload_onboards_the_csar_and_serves_its_files(nfvo, tmp_path):
     assert (image["name"], image["diskFormat"], image["imagePath"], image["size"]) == (
         "iperf_server_image", "RAW", "Files/images/iperf-server.img", len(image_bytes))
     assert [a["artifactPath"] for a in info["additionalArtifacts"]] == ["Files/ChangeLog.txt"]
-    assert (info["operationalState"], info["usageState"]) == ("DISABLED", "NOT_IN_USE")
+    assert (info["operationalState"], info["usageState"]) == ("ENABLED", "NOT_IN_USE")  # onboarded: usable
+    assert "_order" not in info and "_order" not in nfvo.api.get(BASE).json()[0]
 
     # the image went to the project's VIM, by the same pipeline as Open Baton packages
     new = [i for i in vim_images(nfvo) if i["id"] not in images_before]
@@ -214,9 +215,10 @@ def test_upload_onboards_the_csar_and_serves_its_files(nfvo, tmp_path):
         assert_problem(nfvo.api.get(f"{BASE}/{package['id']}/artifacts/{missing}"), 404)
 
     # enabled packages cannot go; disabled ones take their images with them
-    assert patch(nfvo, package["id"], {"operationalState": "ENABLED"}).json() == {"operationalState": "ENABLED"}
     assert_problem(patch(nfvo, package["id"], {"operationalState": "ENABLED"}), 409, "no-change")
     assert_problem(nfvo.api.delete(f"{BASE}/{package['id']}"), 409, "package-state-conflict")
+    assert patch(nfvo, package["id"], {"operationalState": "DISABLED"}).json() == {"operationalState": "DISABLED"}
+    assert patch(nfvo, package["id"], {"operationalState": "ENABLED"}).status_code == 200
     assert patch(nfvo, package["id"], {"operationalState": "DISABLED"}).status_code == 200
     assert nfvo.api.delete(f"{BASE}/{package['id']}").status_code == 204
     assert_problem(nfvo.api.get(f"/api/v1/vnf-packages/{package['id']}"), 404)
@@ -422,9 +424,9 @@ def test_open_baton_packages_appear_and_nsds_make_packages_in_use(nfvo, tmp_path
     assert nsd.status_code == 201, nsd.text
     for pid in (package_id, csar["id"]):
         assert nfvo.api.get(f"{BASE}/{pid}").json()["usageState"] == "IN_USE"
-    assert patch(nfvo, package_id, {"operationalState": "DISABLED"}).status_code == 200
-    assert_problem(nfvo.api.delete(f"{BASE}/{package_id}"), 409, "in-use")
-    assert_problem(nfvo.api.delete(f"{BASE}/{csar['id']}"), 409, "in-use")
+    for pid in (package_id, csar["id"]):
+        assert patch(nfvo, pid, {"operationalState": "DISABLED"}).status_code == 200
+        assert_problem(nfvo.api.delete(f"{BASE}/{pid}"), 409, "in-use")
     listed = nfvo.api.http.get(f"{nfvo.url}{BASE}", params={"filter": "(eq,usageState,IN_USE)"},
                                headers=nfvo.api.headers(), timeout=60).json()
     assert {package_id, csar["id"]} <= {i["id"] for i in listed}
@@ -479,7 +481,7 @@ def test_csar_onboarding_on_postgresql_with_a_worker_process(tmp_path):
             listed = node.api.http.get(f"{node.url}{BASE}", params={"filter": "(eq,onboardingState,ONBOARDED)"},
                                        headers=node.api.headers(), timeout=60).json()
             assert [i["id"] for i in listed] == [info["id"]]
-            assert patch(node, info["id"], {"operationalState": "ENABLED"}).status_code == 200
+            assert patch(node, info["id"], {"operationalState": "DISABLED"}).status_code == 200
         finally:
             node.stop()
 

@@ -80,3 +80,25 @@ def test_a_csar_with_warnings_is_valid_and_lists_them_and_strict_refuses_it(tmp_
     code, lines = validate("--strict", path)
     assert code == 1 and lines[0] == "1 problem in package quoted.zip (strict validation: warnings are errors)"
     assert lines[1].startswith("  TOSCA-Metadata/TOSCA.meta:2: /CSAR-Version: quoted values")
+
+
+def test_size_limits_per_kind_of_member(tmp_path):
+    example = ROOT / "examples" / "iperf-server"
+    code, lines = validate(example, "--max-script-size", "10")
+    assert code == 1 and lines[0] == "2 unsafe members in package iperf-server"
+    assert all(line.endswith("the limit for a script (NFVO_MAX_SCRIPT_SIZE)") for line in lines[1:])
+    code, lines = validate(cb.build(tmp_path / "p.csar"), "--max-image-size", "1000")
+    assert (code, lines) == (1, ["1 member of package p.csar over the size limit",
+                                 "  Files/images/iperf-server.img: is larger than 1000 bytes, the limit for an "
+                                 "image (NFVO_MAX_IMAGE_SIZE)"])
+    code, lines = validate(cb.build(tmp_path / "q.csar"), "--max-descriptor-size", "10", "--max-artifact-size", "10")
+    assert code == 1 and any("NFVO_MAX_DESCRIPTOR_SIZE" in line for line in lines)
+
+
+def test_the_old_max_ratio_option_is_accepted_and_ignored_with_a_warning(tmp_path):
+    files = cb.with_manifest({**cb.example_files(), "Files/zeros.bin": bytes(4 << 20)})
+    result = CliRunner().invoke(main, ["package", "validate", "--max-ratio", "100", str(cb.build(tmp_path / "z.csar",
+                                                                                                 files))])
+    assert result.exit_code == 0, result.output
+    assert "warning: --max-ratio is ignored" in result.output
+    assert "z.csar is a valid ETSI SOL004 CSAR" in result.output

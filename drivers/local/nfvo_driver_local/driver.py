@@ -45,7 +45,14 @@ _IMAGE_FIELDS = {f.name for f in dataclasses.fields(Image)}
 
 
 class LocalDriver(VimDriver):
-    """Images in ``<vim.data_dir>/local/<store>``, the store named by ``auth_url`` ``local://<store>``.
+    """Images in ``<vim.data_dir>/local/<store>``, the store named by ``auth_url`` ``local://<store>``,
+    or in ``<vim.data_dir>/local/@<project>/<store>`` when ``vim.extra["project"]`` names a project.
+
+    Stores are per project: nfvo sets ``extra["project"]`` to the id of the VIM's project, so two
+    projects registering ``local://default`` get two stores (``@`` cannot start a store name, so a
+    project's folder never meets a store).  nfvo leaves it empty for a store a system administrator
+    registered as shared, and for the project ``default`` (its stores predate the per-project
+    layout); the driver used on its own (no ``project``) keeps the top-level layout.
 
     Layout: ``blobs/<sha256>`` holds content (shared by every record with that content),
     ``images/<id>.json`` one record per image, ``tmp/`` uploads in progress, ``.lock``
@@ -73,8 +80,11 @@ class LocalDriver(VimDriver):
             raise InvalidVimSpec(
                 f"store name {store!r} must match [A-Za-z0-9][A-Za-z0-9_.-]{{0,63}}"
             )
+        project = str((vim.extra or {}).get("project") or "")
+        if project and not STORE_NAME.fullmatch(project):
+            raise InvalidVimSpec(f"project {project!r} must match [A-Za-z0-9][A-Za-z0-9_.-]{{0,63}}")
         self.store = store
-        self.root = Path(vim.data_dir) / "local" / store
+        self.root = Path(vim.data_dir) / "local" / (f"@{project}" if project else "") / store
         self._blobs = self.root / "blobs"
         self._images = self.root / "images"
         self._tmp = self.root / "tmp"
@@ -141,6 +151,24 @@ class LocalDriver(VimDriver):
                     part.unlink()
             except FileNotFoundError:  # finished or removed by another process meanwhile
                 pass
+
+    def drop_abandoned_uploads(self, older_than: float) -> int:
+        """Removes the upload parts in ``tmp/`` nobody wrote to for ``older_than`` seconds (the
+        SDK hook nfvo's sweep calls); a live upload keeps writing, so its part stays.  Idempotent;
+        a store not created yet has none.  Raises ``VimUnavailable`` when ``tmp/`` cannot be read."""
+        cutoff, dropped = time.time() - older_than, 0
+        try:
+            parts = list(self._tmp.glob("upload-*.part")) if self._tmp.is_dir() else []
+        except OSError as exc:
+            raise VimUnavailable(f"cannot read local store {self.root}: {exc}") from exc
+        for part in parts:
+            try:
+                if part.stat().st_mtime < cutoff:
+                    part.unlink()
+                    dropped += 1
+            except FileNotFoundError:  # finished or removed by another process meanwhile
+                pass
+        return dropped
 
     def upload_image(
         self, spec: ImageSpec, stream: BinaryIO, *, size: int | None = None, sha256: str | None = None

@@ -54,6 +54,16 @@ class VimDriver(abc.ABC):
     def close(self) -> None:
         """Release connections and other resources.  Idempotent; never raises."""
 
+    def drop_abandoned_uploads(self, older_than: float) -> int:
+        """Remove the partial uploads nfvo left on this VIM that nobody has written to for
+        ``older_than`` seconds (their writer was killed); an upload in progress keeps writing,
+        so it stays.  Returns how many were removed.  Idempotent.  nfvo's periodic sweep calls
+        it, with ``older_than`` = NFVO_JOB_STALE_SECONDS, only on drivers that override it.
+
+        Default: the VIM keeps no partial uploads of nfvo's; returns 0.  Raises ``VimUnavailable``.
+        """
+        return 0
+
     # -- images -------------------------------------------------------------------------
     @abc.abstractmethod
     def list_images(self) -> list[Image]:

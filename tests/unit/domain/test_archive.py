@@ -2,13 +2,26 @@
 
 import gzip
 import io
+import shutil
 import tarfile
 import tracemalloc
 
 import pytest
 
-from nfvo.domain.archive import ArchiveLimits, Member, PackageArchive, normalise_member_name
+from nfvo.domain.archive import (
+    ARTIFACT,
+    DESCRIPTOR,
+    IMAGE,
+    SCRIPT,
+    ArchiveLimits,
+    LimitedReader,
+    Member,
+    PackageArchive,
+    normalise_member_name,
+    openbaton_kind,
+)
 from nfvo.errors import UnsafeArchive, ValidationFailed
+from tests import bombs
 
 FILES = {"Metadata.yaml": b"name: x\n", "scripts/install.sh": b"#!/bin/sh\necho hi\n" * 100}
 
@@ -147,7 +160,7 @@ def test_total_size_over_limit(tmp_path):
     path = write_tar(tmp_path / "p.tar", [entry("a", b"x" * 6), entry("b", b"x" * 6), entry("c", b"x")])
     error = unsafe(path, ArchiveLimits(max_total_size=10))
     assert [(i.file, i.message) for i in error.errors] == [
-        ("b", "the members' total size exceeds 10 bytes")]
+        ("b", "the members' total size exceeds 10 bytes (NFVO_MAX_PACKAGE_SIZE)")]
 
 
 @pytest.mark.parametrize("content, message", [
@@ -322,10 +335,104 @@ def test_gzip_bomb_is_refused_without_decompressing_past_the_limit(tmp_path, mon
     monkeypatch.setattr(gzip, "GzipFile", Watched)
     error = unsafe(path, ArchiveLimits(max_total_size=2**20))
     assert [(i.file, i.message) for i in error.errors] == [
-        ("images/zeros.img", f"the members' total size exceeds {2**20} bytes")]
+        ("images/zeros.img", f"the members' total size exceeds {2**20} bytes (NFVO_MAX_PACKAGE_SIZE)")]
     assert 0 < furthest[0] < 2**20
 
 
 def test_member_names_are_normalised_by_one_public_function():
     assert normalise_member_name("./images//a.img") == ("images/a.img", None)
     assert normalise_member_name("images/../x") == ("", "'..' in path")
+
+
+# limits per kind of member ---------------------------------------------------------------
+def test_member_kinds_of_the_open_baton_layout():
+    assert [openbaton_kind(n) for n in ("Metadata.yaml", "METADATA.YAML", "vnfd.json", "scripts/install.sh",
+                                        "images/disk.raw", "README", "docs/vnfd.json")] == [
+        DESCRIPTOR, DESCRIPTOR, DESCRIPTOR, SCRIPT, IMAGE, ARTIFACT, ARTIFACT]
+
+
+def test_a_3_mb_tar_gz_whose_script_inflates_to_3_gib_is_refused_at_its_header(tmp_path, monkeypatch):
+    path = bombs.gzip_tar_bomb(tmp_path / "bomb.tar.gz", {"Metadata.yaml": b"name: x\n"}, "scripts/install.sh",
+                               3 * 2**30)
+    assert path.stat().st_size < 4 * 2**20
+    furthest = _watch_gzip(monkeypatch)
+    error = unsafe(path)  # the service's defaults: scripts up to 16 MiB
+    assert [(i.file, i.message) for i in error.errors] == [
+        ("scripts/install.sh", f"is larger than {16 * 2**20} bytes, the limit for a script (NFVO_MAX_SCRIPT_SIZE)")]
+    assert furthest[0] < 2**20  # not one block of the script was decompressed
+
+
+def test_every_member_over_its_kind_s_limit_is_reported_at_once_in_a_plain_tar(tmp_path):
+    files = {"Metadata.yaml": b"m" * 100, "vnfd.json": b"{}" * 60, "scripts/a.sh": b"s" * 50,
+             "images/a.img": b"i" * 70, "extra/notes.txt": b"n" * 40}
+    path = write_tar(tmp_path / "p.tar", [entry(n, d) for n, d in files.items()])
+    limits = ArchiveLimits(max_text_size=100, max_script_size=49, max_image_size=69, max_artifact_size=39)
+    found = {(i.file, i.message.rsplit("(", 1)[1]) for i in unsafe(path, limits).errors}
+    assert found == {("vnfd.json", "NFVO_MAX_DESCRIPTOR_SIZE)"), ("scripts/a.sh", "NFVO_MAX_SCRIPT_SIZE)"),
+                     ("images/a.img", "NFVO_MAX_IMAGE_SIZE)"), ("extra/notes.txt", "NFVO_MAX_ARTIFACT_SIZE)")}
+    limits = ArchiveLimits(max_text_size=120, max_script_size=50, max_image_size=70, max_artifact_size=40)
+    with PackageArchive.open(path, limits) as archive:  # exactly at each limit: fine
+        assert archive.members["scripts/a.sh"].kind == SCRIPT
+
+
+def test_an_image_as_large_as_the_image_limit_is_fine_whatever_its_ratio(tmp_path):
+    size = 2 * bombs.BLOCK  # 128 MiB of zeros in a few hundred KB
+    path = bombs.gzip_tar_bomb(tmp_path / "p.tar.gz", {"Metadata.yaml": b"name: x\n"}, "images/zeros.raw", size)
+    assert path.stat().st_size * 500 < size
+    limits = ArchiveLimits(max_image_size=size, max_script_size=2**20, max_artifact_size=2**20)
+    with PackageArchive.open(path, limits) as archive, archive.open_member("images/zeros.raw") as stream:
+        read = 0
+        while chunk := stream.read(2**20):
+            read += len(chunk)
+    assert read == size
+    [issue] = unsafe(path, ArchiveLimits(max_image_size=size - 1)).errors
+    assert issue.file == "images/zeros.raw" and "NFVO_MAX_IMAGE_SIZE" in issue.message
+
+
+def test_the_streamed_bound_stops_at_the_limit_whatever_the_size_claimed(tmp_path):
+    # A header claims 64 MiB but the limit is 1 MiB: no more than the limit ever reaches the output.
+    source = tmp_path / "zeros"
+    with open(source, "wb") as f:
+        f.truncate(64 * 2**20)
+    out = tmp_path / "out"
+    with open(source, "rb") as raw, open(out, "wb") as target:
+        reader = LimitedReader(raw, name="scripts/x.sh", kind=SCRIPT, limit=2**20, declared=64 * 2**20,
+                               package="p.tar")
+        with pytest.raises(UnsafeArchive) as caught:
+            shutil.copyfileobj(reader, target, 300_000)
+    assert out.stat().st_size <= 2**20
+    [issue] = caught.value.errors
+    assert (issue.file, issue.message) == (
+        "scripts/x.sh", f"holds more than {2**20} bytes, the limit for a script (NFVO_MAX_SCRIPT_SIZE)")
+    with open(source, "rb") as raw:  # and a member that goes on past its declared size
+        reader = LimitedReader(raw, name="a", kind=ARTIFACT, limit=2**30, declared=10, package="p.tar")
+        with pytest.raises(UnsafeArchive, match="larger than its header says"):
+            reader.read()
+
+
+def test_extract_file_is_bounded_by_the_script_limit(tmp_path):
+    path = package(tmp_path, {"Metadata.yaml": b"name: x\n", "scripts/install.sh": b"#" * 5000})
+    target = tmp_path / "out"
+    target.mkdir()
+    with PackageArchive.open(path, ArchiveLimits(max_script_size=5000)) as archive:
+        assert archive.extract_file("scripts/install.sh", target).stat().st_size == 5000
+    unsafe(path, ArchiveLimits(max_script_size=4999))
+
+
+def _watch_gzip(monkeypatch) -> list[int]:
+    """How far into the uncompressed stream a reader went (a real GzipFile that records its position)."""
+    furthest = [0]
+
+    class Watched(gzip.GzipFile):
+        def read(self, size=-1):
+            data = super().read(size)
+            furthest[0] = max(furthest[0], self.tell())
+            return data
+
+        def seek(self, offset, whence=0):
+            position = super().seek(offset, whence)
+            furthest[0] = max(furthest[0], position)
+            return position
+
+    monkeypatch.setattr(gzip, "GzipFile", Watched)
+    return furthest

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+import zlib
 
 import pytest
 
 from nfvo.domain.archive import ArchiveLimits
 from nfvo.domain.csar import CsarArchive, build_csar, is_zip, read_csar
 from nfvo.errors import UnsafeArchive, ValidationFailed
+from tests import bombs
 from tests import csar_builder as cb
 
 IMAGE = "Files/images/iperf-server.img"
@@ -17,7 +19,7 @@ VNFD = "Definitions/iperf_server.yaml"
 
 
 def read(path, **options):
-    with CsarArchive.open(path, **{k: v for k, v in options.items() if k in ("max_ratio", "work_dir")},
+    with CsarArchive.open(path, **{k: v for k, v in options.items() if k == "work_dir"},
                           limits=options.get("limits", ArchiveLimits()), display_name=path.name) as archive:
         return read_csar(archive, **{k: v for k, v in options.items() if k in ("verify_hashes", "certificates")})
 
@@ -308,11 +310,95 @@ def test_missing_vnf_properties_bad_scalars_and_unknown_imports(tmp_path):
 
 
 # zip safety -------------------------------------------------------------------------------
-def test_zip_bomb_ratio(tmp_path):
-    files = {**cb.example_files(), "Files/zeros.bin": bytes(4 << 20)}
-    [issue] = unsafe(cb.build(tmp_path / "p.csar", files))
-    assert issue.file == "Files/zeros.bin" and "compression ratio" in issue.message
-    assert read(cb.build(tmp_path / "q.csar", cb.with_manifest(files)), max_ratio=10_000).hashes_verified
+def test_no_ratio_is_judged_a_compressible_artifact_is_bounded_by_its_limit(tmp_path):
+    files = cb.with_manifest({**cb.example_files(), "Files/zeros.bin": bytes(4 << 20)})  # ~1000:1
+    assert read(cb.build(tmp_path / "p.csar", files)).hashes_verified
+    [issue] = unsafe(cb.build(tmp_path / "q.csar", files), limits=ArchiveLimits(max_artifact_size=4 << 20 - 1))
+    assert (issue.file, issue.message) == (
+        "Files/zeros.bin", f"is larger than {4 << 20 - 1} bytes, the limit for any other file (artifact) "
+                           "(NFVO_MAX_ARTIFACT_SIZE)")
+
+
+def test_a_200_mib_raw_image_of_zeros_is_accepted_within_the_image_limit(tmp_path):
+    size = 200 * 2**20
+    path = bombs.zero_image_csar(tmp_path / "zeros.csar", size)
+    assert path.stat().st_size * 500 < size  # the ratio the old 100:1 rule refused
+    limits = ArchiveLimits(max_image_size=size, max_artifact_size=2**20)
+    package = read(path, limits=limits)
+    assert package.hashes_verified and package.images[0].file == IMAGE
+    with CsarArchive.open(path, limits) as archive:
+        assert archive.kind_of(IMAGE) == "image"  # the larger limit until the VNFD is read
+        read_csar(archive, verify_hashes=False)
+        assert archive.members[IMAGE].kind == "image" and archive.kind_of("Files/ChangeLog.txt") == "artifact"
+
+
+def test_an_image_over_the_image_limit_is_refused(tmp_path):
+    size = 200 * 2**20
+    path = bombs.zero_image_csar(tmp_path / "zeros.csar", size)
+    [issue] = unsafe(path, limits=ArchiveLimits(max_image_size=size - 1, max_artifact_size=2**20))
+    assert (issue.file, issue.message) == (
+        IMAGE, f"is larger than {size - 1} bytes, the limit for an image (NFVO_MAX_IMAGE_SIZE)")
+
+
+def test_the_image_limit_applies_once_the_vnfd_names_the_image(tmp_path):
+    # Before the VNFD is read the image file could be an artifact: the larger (artifact) limit holds;
+    # once the VNFD names it as the software image, the image limit refuses it.
+    [issue] = unsafe(cb.build(tmp_path / "p.csar"), limits=ArchiveLimits(max_image_size=1000))
+    assert (issue.file, issue.message) == (
+        IMAGE, "is larger than 1000 bytes, the limit for an image (NFVO_MAX_IMAGE_SIZE)")
+    [issue] = unsafe(cb.build(tmp_path / "q.csar"), limits=ArchiveLimits(max_artifact_size=10))
+    assert issue.file == "Files/ChangeLog.txt" and "NFVO_MAX_ARTIFACT_SIZE" in issue.message
+
+
+def test_descriptors_are_bounded_by_the_descriptor_limit(tmp_path):
+    found = unsafe(cb.build(tmp_path / "p.csar"), limits=ArchiveLimits(max_text_size=100))
+    assert {i.file for i in found} >= {"TOSCA-Metadata/TOSCA.meta", VNFD, cb.MANIFEST}
+    assert all("(NFVO_MAX_DESCRIPTOR_SIZE)" in i.message for i in found)
+
+
+def _patch_directory(path, member: str, *, file_size: int | None = None, crc: int | None = None):
+    """Rewrite the zip's central directory entry of ``member``: a directory that lies."""
+    data = bytearray(path.read_bytes())
+    at = data.index(b"PK\x01\x02")  # the first central directory header
+    while True:
+        name_length = int.from_bytes(data[at + 28:at + 30], "little")
+        extra = int.from_bytes(data[at + 30:at + 32], "little") + int.from_bytes(data[at + 32:at + 34], "little")
+        if data[at + 46:at + 46 + name_length].decode() == member:
+            break
+        at += 46 + name_length + extra
+    if crc is not None:
+        data[at + 16:at + 20] = crc.to_bytes(4, "little")
+    if file_size is not None:
+        data[at + 24:at + 28] = file_size.to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_zip_directory_that_understates_a_member_never_yields_more_than_it_says(tmp_path):
+    # 64 MiB of zeros whose directory entry says 1000 bytes (and the CRC of 1000 zeros):
+    # zipfile and nfvo's bound stop there; the rest is never decompressed nor handed over.
+    files = {**cb.example_files(), "Files/zeros.bin": bytes(64 << 20)}
+    path = _patch_directory(cb.build(tmp_path / "p.csar", files), "Files/zeros.bin", file_size=1000,
+                            crc=zlib.crc32(bytes(1000)))
+    with CsarArchive.open(path, ArchiveLimits(max_artifact_size=2000)) as archive:
+        assert archive.size_of("Files/zeros.bin") == 1000
+        with archive.open_member("Files/zeros.bin") as stream:
+            assert len(stream.read()) == 1000
+    # with the CRC of all 64 MiB the lie is found at byte 1000: the member is corrupt
+    path = _patch_directory(cb.build(tmp_path / "q.csar", files), "Files/zeros.bin", file_size=1000)
+    with CsarArchive.open(path) as archive, archive.open_member("Files/zeros.bin") as stream:
+        with pytest.raises(zipfile.BadZipFile, match="Bad CRC-32"):
+            stream.read()
+
+
+def test_a_zip_directory_that_overstates_a_member_is_refused(tmp_path):
+    path = _patch_directory(cb.build(tmp_path / "p.csar"), "Files/ChangeLog.txt", file_size=2**31)
+    [issue] = unsafe(path, limits=ArchiveLimits(max_artifact_size=2**30))
+    assert issue.file == "Files/ChangeLog.txt" and "NFVO_MAX_ARTIFACT_SIZE" in issue.message
+    stored = _patch_directory(cb.build(tmp_path / "q.csar", method=zipfile.ZIP_STORED), "Files/ChangeLog.txt",
+                              file_size=2**20)
+    [issue] = unsafe(stored)
+    assert issue.file == "Files/ChangeLog.txt" and "stored entry of" in issue.message
 
 
 def test_dot_dot_absolute_and_symlink_entries(tmp_path):
