@@ -21,6 +21,19 @@ METADATA = {"vnf_provider_id": "FOKUS", "vnf_product_name": "iperf-server",
 NOT_LISTED = ("TOSCA-Metadata/TOSCA.meta",)
 
 
+class DictFiles:
+    """A package held in a dict (name -> text), as the VNFD reader sees one."""
+
+    def __init__(self, files: dict[str, str]):
+        self.files = files
+
+    def exists(self, name: str) -> bool:
+        return name in self.files
+
+    def read_text(self, name: str) -> str:
+        return self.files[name]
+
+
 def example_files(directory: Path = EXAMPLE) -> dict[str, bytes]:
     """The files of examples/csar-iperf (relative name -> bytes), its manifest included."""
     return {p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}

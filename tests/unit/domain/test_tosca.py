@@ -6,20 +6,7 @@ import pytest
 
 from nfvo.domain.tosca import digest_name, parse_scalar, read_vnfd, shipped_import, size_in_bytes
 from nfvo.errors import Issue
-
-
-class Files:
-    """A package held in a dict, as read_vnfd sees it."""
-
-    def __init__(self, files: dict[str, str]):
-        self.files = files
-
-    def exists(self, name: str) -> bool:
-        return name in self.files
-
-    def read_text(self, name: str) -> str:
-        return self.files[name]
-
+from tests.csar_builder import DictFiles as Files
 
 HEADER = """\
 tosca_definitions_version: tosca_simple_yaml_1_3

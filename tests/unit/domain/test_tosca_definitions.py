@@ -6,18 +6,7 @@ import pytest
 
 from nfvo.domain.tosca_types import check_chains, hint, load_model, shipped_import
 from nfvo.errors import Issue
-
-
-class Files:
-    def __init__(self, files: dict[str, str]):
-        self.files = files
-
-    def exists(self, name: str) -> bool:
-        return name in self.files
-
-    def read_text(self, name: str) -> str:
-        return self.files[name]
-
+from tests.csar_builder import DictFiles as Files
 
 ENTRY = """\
 tosca_definitions_version: tosca_simple_yaml_1_2

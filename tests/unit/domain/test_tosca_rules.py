@@ -10,6 +10,7 @@ import pytest
 
 from nfvo.domain.tosca import read_vnfd
 from nfvo.errors import Issue
+from tests.csar_builder import DictFiles as Files
 
 MAIN = "Definitions/main.yaml"
 HEADER = """\
@@ -89,19 +90,6 @@ topology_template:
             large: {number_of_instances: 3}
         targets: [ web ]
 """
-
-
-class Files:
-    """A package held in a dict, as read_vnfd sees it."""
-
-    def __init__(self, files: dict[str, str]):
-        self.files = files
-
-    def exists(self, name: str) -> bool:
-        return name in self.files
-
-    def read_text(self, name: str) -> str:
-        return self.files[name]
 
 
 def package(main: str, extra: dict[str, str] | None = None) -> dict[str, str]:
