@@ -63,7 +63,12 @@ test-latest:
 COMPILE = $(BIN)/uv pip compile --quiet --upgrade --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" \
 	$(foreach p,nfvo nfvo-plugin-sdk $(patsubst drivers/%/setup.cfg,nfvo-driver-%,$(DRIVERS)),--no-emit-package $(p))
-lock: install
+# Needs only uv from the current lock, so a range added to setup.cfg can be locked before
+# `make install` passes again.
+$(BIN)/uv: $(BIN)/python
+	$(BIN)/python -m pip install -q --require-hashes --no-deps -r requirements/lock.txt
+
+lock: $(BIN)/uv
 	$(COMPILE) requirements/lock.in -o requirements/lock.txt
 	$(COMPILE) requirements/service.in -c requirements/lock.txt -o requirements/service.txt
 

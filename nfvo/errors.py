@@ -116,6 +116,13 @@ class HeadersTooLarge(NfvoError):
     status, slug, title = 431, "headers-too-large", "Request header fields too large"
 
 
+class BodyTooSlow(NfvoError):
+    """A request body arrives more slowly than ``NFVO_HTTP_MIN_BODY_RATE`` bytes per second of
+    waiting for it; ``nfvo serve`` answers and closes the connection without reading the rest."""
+
+    status, slug, title = 408, "body-too-slow", "Request body too slow"
+
+
 # 401 / 403 ---------------------------------------------------------------------------
 class Unauthenticated(NfvoError):
     status, slug, title = 401, "unauthenticated", "Authentication required"

@@ -4,13 +4,19 @@ plus the embedded worker when no broker is configured.
 cheroot hands a connection to a request thread as soon as it is readable, and that thread then
 reads the request line and headers with blocking reads: 16 slow clients (slowloris) would hold all
 16 threads. nfvo keeps cheroot but moves that phase to cheroot's selector thread: a connection
-collects its request head (at most 64 KiB) and the first 64 bytes of its body (or all of a shorter
-body) with non-blocking reads, within ``NFVO_HTTP_HEADER_TIMEOUT`` seconds, and only then takes a
-request thread, which streams the rest of the body to the app (each read waiting at most
-``NFVO_HTTP_BODY_TIMEOUT`` seconds). The head is checked there too: ambiguous framing (request
-smuggling) answers ``400 malformed-request``, an oversized head ``431 headers-too-large``; both
-close the connection. The request thread also sees a ``Host`` it may put into links: the
-configured public URL, or a checked host (see :meth:`NfvoServer.link_environ`).
+collects its request head (at most 64 KiB) and its body up to 64 KiB with non-blocking reads,
+within ``NFVO_HTTP_HEADER_TIMEOUT`` seconds (see nfvo.http_reader), and only then takes a thread.
+The head is checked there too: ambiguous framing (request smuggling) answers ``400
+malformed-request``, an oversized head ``431 headers-too-large``; both close the connection.
+
+Two lanes of threads: a request whose whole body arrived goes to the ``--threads`` request
+threads, which never wait for a client's body; a larger body goes to one of the
+``NFVO_HTTP_UPLOAD_THREADS`` upload threads, which streams it to the app, each read waiting at
+most ``NFVO_HTTP_BODY_TIMEOUT`` seconds, the body averaging at least ``NFVO_HTTP_MIN_BODY_RATE``
+bytes per second of waiting.
+Clients trickling large bodies therefore can only slow other uploads, never the rest of the API.
+The request thread also sees a ``Host`` it may put into links: the configured public URL, or a
+checked host (see :meth:`NfvoServer.link_environ`).
 """
 
 from __future__ import annotations
@@ -23,188 +29,35 @@ import signal
 import socket
 import sys
 import time
-from dataclasses import dataclass
 
 from cheroot import connections, server, wsgi
+from cheroot.workers import threadpool
 
 from nfvo.config import Settings
-from nfvo.errors import HeadersTooLarge, MalformedRequest, NfvoError
+from nfvo.errors import NfvoError
+from nfvo.http_reader import MAX_HEAD, HeadReader
 
-MAX_HEAD = 64 * 1024  # request line + headers
-BODY_PREFIX = 64  # body bytes (or all of a shorter body) a request must have sent before it takes a request thread
-DRAIN_LIMIT = 1024 * 1024  # bytes read and dropped after a refusal, so the client can read it
-LINGER = 2.0  # seconds of that draining
+LINGER = 2.0  # seconds of draining after a refusal
 
 
-@dataclass(frozen=True)
-class Head:
-    """What the request thread will be asked to read after the head."""
+class Request(server.HTTPRequest):
+    """cheroot's request; one whose body came too slowly closes its connection after the answer
+    instead of reading the rest of the body first."""
 
-    content_length: int
-    chunked: bool
-    expect_continue: bool
-
-
-def parse_head(head: bytes) -> Head:
-    """The framing of a request head (request line and header lines, without the final blank
-    line). Raises MalformedRequest for any framing two HTTP parsers could read differently."""
-    lines = head.split(b"\r\n")
-    version = lines[0].rsplit(b" ", 1)[-1]
-    length, transfer_encoding, expect = None, None, False
-    for line in lines[1:]:
-        if line[:1] in (b" ", b"\t"):
-            raise MalformedRequest("A header line is folded (starts with white space)")
-        name, colon, value = line.partition(b":")
-        if not colon or not name or name.strip(b" \t") != name or b" " in name or b"\t" in name:
-            raise MalformedRequest(f"Header line {line[:64]!r} has no name or white space before ':'")
-        name, value = name.lower(), value.strip(b" \t")
-        if name == b"content-length":
-            if length is not None:
-                raise MalformedRequest("More than one Content-Length header")
-            if not value.isdigit():
-                raise MalformedRequest(f"Content-Length {value[:32]!r} is not a decimal number")
-            length = int(value)
-        elif name == b"transfer-encoding":
-            if transfer_encoding is not None:
-                raise MalformedRequest("More than one Transfer-Encoding header")
-            transfer_encoding = value.lower()
-        elif name == b"expect":
-            expect = value.lower() == b"100-continue"
-    if transfer_encoding is not None:
-        if length is not None:
-            raise MalformedRequest("Both Content-Length and Transfer-Encoding: send one of them")
-        if transfer_encoding != b"chunked" or version != b"HTTP/1.1":
-            raise MalformedRequest("Transfer-Encoding must be 'chunked', in an HTTP/1.1 request")
-    return Head(length or 0, transfer_encoding is not None, expect and version == b"HTTP/1.1")
-
-
-class HeadReader:
-    """The read side of one connection, in place of cheroot's buffered socket file.
-
-    While a request arrives, :meth:`advance` (selector thread) fills the buffer without blocking
-    and says whether the request may take a request thread. There, ``read``/``readline`` serve the
-    buffer first, then block on the socket (its timeout: NFVO_HTTP_BODY_TIMEOUT per read).
-    """
-
-    def __init__(self, sock: socket.socket):
-        self.sock = sock
-        self.buf = bytearray()
-        self.bytes_read = 0
-        self.deadline = math.inf
-        self.refused = False  # answered with an error: only drained until closed
-        self._drop = DRAIN_LIMIT
-        self._need: int | None = None  # buffered bytes that make the request ready, once its head is read
-        self._chunked = False
-        self._head_end = 0
-        self.closed = False  # cheroot's thread pool reads it when it stops (as of a file's)
-
-    def start_waiting(self, seconds: float) -> None:
-        """A new request may come: it must be ready within ``seconds``."""
-        self.deadline = time.monotonic() + seconds
-        self._need = None
-
-    def has_data(self) -> bool:
-        return bool(self.buf)
-
-    def advance(self) -> bool | None:
-        """Reads what has arrived (never blocks). True: the request may take a thread; False: wait
-        for more; None: the client closed. Raises MalformedRequest or HeadersTooLarge."""
-        if self._ready():
-            return True
-        room = MAX_HEAD + BODY_PREFIX - len(self.buf)
-        try:
-            data = os.read(self.sock.fileno(), max(room, 1))  # the socket is non-blocking (it has a timeout)
-        except BlockingIOError:
-            return False
-        if not data:
-            return None
-        self.buf += data
-        return self._ready()
-
-    def drain(self) -> bool:
-        """After a refusal: drops what arrived; False once the connection should close."""
-        try:
-            data = os.read(self.sock.fileno(), 65536)
-        except BlockingIOError:
-            return True
-        except OSError:
-            return False
-        self._drop -= len(data)
-        return bool(data) and self._drop > 0
-
-    def _ready(self) -> bool:
-        if self._need is None:
-            while self.buf.startswith(b"\r\n"):  # blank lines before a request are ignored (RFC 9112 2.2)
-                del self.buf[:2]
-            end = self.buf.find(b"\r\n\r\n", 0, MAX_HEAD + 4)
-            if end < 0:
-                if len(self.buf) > MAX_HEAD:
-                    raise HeadersTooLarge(f"The request line and headers exceed {MAX_HEAD} bytes")
-                return False
-            head = parse_head(bytes(self.buf[:end]))
-            if head.expect_continue and (head.chunked or head.content_length):
-                end = self._continue(end)
-            self._head_end, self._chunked = end + 4, head.chunked
-            self._need = self._head_end + min(head.content_length, BODY_PREFIX)
-        if self._chunked:
-            return (len(self.buf) - self._head_end >= BODY_PREFIX
-                    or self.buf.find(b"0\r\n\r\n", self._head_end) >= 0)
-        return len(self.buf) >= self._need
-
-    def _continue(self, end: int) -> int:
-        """Answers ``Expect: 100-continue`` here (the body is waited for before a thread is taken)
-        and drops the header, so cheroot does not answer it again; the new end of the head."""
-        try:
-            os.write(self.sock.fileno(), b"HTTP/1.1 100 Continue\r\n\r\n")
-        except OSError:
-            pass  # the client sends its body anyway after a while
-        lines = [line for line in bytes(self.buf[:end]).split(b"\r\n") if not line.lower().startswith(b"expect:")]
-        head = b"\r\n".join(lines)
-        self.buf[:end] = head
-        return len(head)
-
-    def _take(self, size: int) -> bytes:
-        data = bytes(self.buf[:size])
-        del self.buf[:size]
-        return data
-
-    def read(self, size: int | None = -1) -> bytes:
-        """Up to ``size`` bytes (all until end of stream if negative): fewer only at its end."""
-        size = math.inf if size is None or size < 0 else size
-        out = bytearray(self._take(min(size, len(self.buf))) if self.buf else b"")
-        while len(out) < size:
-            data = self.sock.recv(int(min(size - len(out), 1 << 20)))
-            if not data:
-                break
-            out += data
-        self.bytes_read += len(out)
-        return bytes(out)
-
-    def readline(self, size: int | None = -1) -> bytes:
-        """One line with its ``\\n``, at most ``size`` bytes."""
-        limit = size if size and size > 0 else None
-        while True:
-            newline = self.buf.find(b"\n", 0, limit)
-            if newline >= 0:
-                return self._take(newline + 1)
-            if limit is not None and len(self.buf) >= limit:
-                return self._take(limit)
-            data = self.sock.recv(65536)
-            if not data:
-                return self._take(len(self.buf))
-            self.buf += data
-
-    def close(self) -> None:
-        self.buf.clear()
-        self.closed = True
+    def send_headers(self):
+        if self.conn.rfile.too_slow:
+            self.close_connection = True
+        super().send_headers()
 
 
 class Connection(server.HTTPConnection):
     """cheroot's connection, reading through a :class:`HeadReader`; knows the local address."""
 
+    RequestHandlerClass = Request
+
     def __init__(self, srv, sock, makefile=None):
         super().__init__(srv, sock, makefile or server.MakeFile)
-        self.rfile = HeadReader(sock)
+        self.rfile = HeadReader(sock, min_rate=srv.min_body_rate, grace=srv.timeout)
         self.rfile.start_waiting(srv.header_timeout)
         host, port = sock.getsockname()[:2]
         self.local_address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -235,6 +88,21 @@ class Gateway(wsgi.Gateway_10):
         return env
 
 
+class _Lane:
+    """The server as the upload threads see it: their own queue (``requests``), all else shared.
+    Its ``threads`` threads are started with the server (idle ones cost a blocked thread each)."""
+
+    def __init__(self, srv: NfvoServer, threads: int):
+        self.__dict__["_server"] = srv
+        self.__dict__["requests"] = threadpool.ThreadPool(self, min=threads, max=threads)
+
+    def __getattr__(self, name):
+        return getattr(self._server, name)
+
+    def __setattr__(self, name, value):  # e.g. ``interrupt``, set by a dying worker thread
+        setattr(self._server, name, value)
+
+
 class NfvoServer(wsgi.Server):
     """cheroot's WSGI server with the head phase in the selector thread (see the module doc)."""
 
@@ -248,11 +116,18 @@ class NfvoServer(wsgi.Server):
         self.max_request_header_size = MAX_HEAD  # cheroot's own check, should a head get past ours
         self.public_url = settings.public_url
         self.allowed_hosts = frozenset(settings.allowed_hosts)
+        self.min_body_rate = settings.http_min_body_rate
+        self.uploads = _Lane(self, settings.http_upload_threads)
 
     def prepare(self):
         super().prepare()
         self._connections._selector.close()
         self._connections = Connections(self)
+        self.uploads.requests.start()
+
+    def stop(self):
+        super().stop()
+        self.uploads.requests.stop(self.shutdown_timeout)
 
     def put_conn(self, conn):
         """A request is answered and the connection stays open: wait for the next one."""
@@ -260,8 +135,9 @@ class NfvoServer(wsgi.Server):
         super().put_conn(conn)
 
     def process_conn(self, conn):
-        """Called when ``conn`` is readable (or has buffered data): a request thread gets it once
-        its request is ready; until then it waits in the selector."""
+        """Called when ``conn`` is readable (or has buffered data): once its request is ready, a
+        request thread (whole body buffered) or an upload thread gets it; until then it waits in
+        the selector."""
         reader = conn.rfile
         if reader.refused:
             self._connections.wait(conn) if reader.drain() else conn.close()
@@ -277,7 +153,7 @@ class NfvoServer(wsgi.Server):
             conn.close()
         elif ready:
             reader.deadline = math.inf
-            super().process_conn(conn)
+            super().process_conn(conn) if reader.complete else self.uploads.requests.put(conn)
         else:
             self._connections.wait(conn)
 

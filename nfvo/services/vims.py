@@ -213,7 +213,11 @@ class _Guarded:
         self._driver, self._policy, self._vim_name = driver, policy, vim_name
 
     def __getattr__(self, name):
-        value = getattr(self._driver, name)
+        try:  # a property may do network I/O too (the OpenStack driver's ``capabilities`` logs in)
+            with _guarded(self._policy):
+                value = getattr(self._driver, name)
+        except _ConnectRefused as exc:
+            raise _endpoint_refused(self._vim_name, f"its driver tried to connect where it may not: {exc}") from None
         if not callable(value) or name.startswith("_"):
             return value
 
@@ -338,6 +342,19 @@ def is_shared(vim: VimInstance) -> bool:
     return str(value).strip().lower() in _TRUE if value is not None else False
 
 
+#: Values of the property ``importLinks``, the default first (see :mod:`nfvo.services.links`).
+IMPORT_LINKS = ("auto", "always", "never")
+
+
+def import_links(vim: VimInstance) -> str:
+    """The ``importLinks`` property: who fetches an image link the VIM could import itself
+    (``auto``: the VIM, else nfvo; ``always``: the VIM only; ``never``: nfvo). Absent or empty
+    is ``auto``; registration refuses other values."""
+    value = (vim.fields or {}).get("properties", {}).get("importLinks")
+    text = str(value).strip().lower() if value is not None else ""
+    return text if text in IMPORT_LINKS else IMPORT_LINKS[0]
+
+
 def spec_for(ctx: Context, vim: VimInstance) -> sdk.VimSpec:
     """What the driver gets: the Open Baton fields, and in ``extra`` the VIM's ``properties``
     and decrypted ``secrets`` merged (secrets win), plus keyPair, securityGroups and location.
@@ -405,16 +422,26 @@ def _check_shared(data: dict, system_admin: bool) -> None:
                         errors=[Issue("only a system administrator may set it", pointer="/properties/shared")])
 
 
+def _check_import_links(data: dict) -> None:
+    """The property ``importLinks`` is auto, always or never (any case; empty means auto)."""
+    value = (data.get("properties") or {}).get("importLinks")
+    if value is not None and str(value).strip().lower() not in (*IMPORT_LINKS, ""):
+        raise ValidationFailed("Property 'importLinks' must be auto, always or never", errors=[
+            Issue(f"must be auto, always or never, not {value!r}", pointer="/properties/importLinks")])
+
+
 def register(ctx: Context, project_id: str, data: dict, *, system_admin: bool = False) -> tuple[VimInstance, dict]:
     """Creates a VIM instance after the driver checked the connection.
 
     Raises DriverNotInstalled/DriverBroken for the type, Forbidden when a caller who is not a
-    system administrator (``system_admin``) sets the property ``shared``, VimEndpointRefused for an
+    system administrator (``system_admin``) sets the property ``shared``, ValidationFailed for a
+    ``shared`` or ``importLinks`` property of no known value, VimEndpointRefused for an
     ``authUrl`` the endpoint policy refuses, VimUnavailable or VimRejectedCredentials when the
     check fails, DuplicateVim for a taken name.
     """
     drivers.load(data["type"])
     _check_shared(data, system_admin)
+    _check_import_links(data)
     known = {"name", "type", "authUrl", "tenant", "username", "password", "secrets"}
     fields = {k: v for k, v in data.items() if k not in known and v is not None}
     if data.get("secrets"):

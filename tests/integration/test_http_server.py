@@ -189,3 +189,85 @@ def test_links_use_nfvo_public_url(tmp_path):
         assert created.status_code == 201, created.text
         assert created.headers["Location"].startswith("https://nfvo.example.com/vnfpkgm/v1/vnf_packages/")
         assert "evil.example" not in created.text
+
+
+TRICKLE_GRACE = 3  # NFVO_HTTP_BODY_TIMEOUT of the upload server: the grace before the rate counts
+
+
+@pytest.fixture(scope="module")
+def uploads_nfvo(tmp_path_factory):
+    with embedded_nfvo(tmp_path_factory.mktemp("uploads"), NFVO_HTTP_BODY_TIMEOUT=str(TRICKLE_GRACE),
+                       NFVO_HTTP_UPLOAD_THREADS="10", NFVO_HTTP_MIN_BODY_RATE="4096") as node:
+        yield node
+
+
+def upload_head(nfvo, length: int) -> bytes:
+    """The head of a package upload of ``length`` bytes, and the start of its multipart body."""
+    return (b"POST /api/v1/vnf-packages HTTP/1.1\r\nHost: 127.0.0.1\r\nproject-id: default\r\n"
+            b"Authorization: Bearer %s\r\nContent-Type: multipart/form-data; boundary=B\r\n"
+            b"Content-Length: %d\r\n\r\n--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.tar\"\r\n"
+            b"Content-Type: application/octet-stream\r\n\r\n" % (nfvo.api.token().encode(), length))
+
+
+def test_uploads_trickled_below_the_minimum_rate_hold_no_request_thread_and_get_408(uploads_nfvo):
+    nfvo = uploads_nfvo
+    # 20 uploads (more than the 16 request threads and the 10 upload threads): each sends 70 KB
+    # at once, then 1 KB/s, below NFVO_HTTP_MIN_BODY_RATE, and never pauses for long
+    tricklers = [connect(nfvo, timeout=60) for _ in range(20)]
+    for sock in tricklers:
+        sock.sendall(upload_head(nfvo, 50_000_000) + b"x" * 70_000)
+    stop = threading.Event()
+
+    def trickle():
+        while not stop.wait(0.5):
+            for sock in tricklers:
+                try:
+                    sock.send(b"x" * 500)
+                except OSError:
+                    pass
+
+    feeder = threading.Thread(target=trickle, daemon=True)
+    feeder.start()
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < TRICKLE_GRACE + 1:  # the rest of the API answers meanwhile
+            assert health(nfvo) == 200
+            assert nfvo.api.get("/api/v1/datacenters").status_code == 200
+            time.sleep(0.3)
+        answers = [read_answer(sock) for sock in tricklers]  # each ends once the server closes it
+    finally:
+        stop.set()
+        feeder.join()
+        for sock in tricklers:
+            sock.close()
+    for answer in answers:
+        assert answer.startswith(b"HTTP/1.1 408 "), answer[:300]
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert b"Connection: close" in head
+        assert json.loads(body)["type"].endswith("/body-too-slow")
+    assert not list((nfvo.home / "uploads").glob("*.upload")), "a refused upload left its file"
+    assert health(nfvo) == 200
+
+
+def test_a_large_body_sent_slowly_but_above_the_minimum_rate_is_read(uploads_nfvo):
+    form = b"grant_type=password&username=admin&password=test-admin-pw&padding=" + b"p" * 150_000
+    sock = connect(uploads_nfvo, timeout=30)
+    sock.sendall(b"POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                 b"Authorization: Basic b3BlbmJhdG9uT1NDbGllbnQ6c2VjcmV0\r\n"
+                 b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n" % len(form))
+    for start in range(0, len(form), 3000):  # about 30 KB/s for 5 s, longer than the grace
+        sock.sendall(form[start:start + 3000])
+        time.sleep(0.1)
+    answer = read_answer(sock)
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 200 ") and b"access_token" in answer, answer[:300]
+
+
+def test_a_chunked_body_with_a_bad_chunk_size_is_refused(nfvo):
+    sock = connect(nfvo)
+    sock.sendall(b"POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 b"zz\r\nabc\r\n0\r\n\r\n")
+    answer = read_answer(sock)
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:300]
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["type"].endswith("/malformed-request")
