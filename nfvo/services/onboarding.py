@@ -55,7 +55,8 @@ from nfvo.errors import (
     NoMatchingVim,
     ValidationFailed,
 )
-from nfvo.fetch import check_link, fetch_git, open_http
+from nfvo.fetch import fetch_git, open_http
+from nfvo.services import links
 from nfvo.services.context import Context
 from nfvo.services.packages import CSAR_JOB, created_by_nfvo, lock_vims, release_image
 from nfvo.services.vims import connected
@@ -86,6 +87,7 @@ class _Resolved:
     uploaded: bool
     decision: str
     source: str | None = None
+    note: Issue | None = None  # a warning about how the image got there (see nfvo.services.links)
 
 
 @dataclass
@@ -280,6 +282,7 @@ def _onboard(ctx: Context, job: Job, work: Path, attempt: _Attempt) -> None:
 
         _progress(ctx, attempt, "resolving images", 30)
         resolved = _resolve_images(ctx, archive, package, vims, attempt, work)
+    warnings += tuple(r.note for r in resolved if r.note)  # how images travelled: not validation, never strict
 
     vnfd_body = openbaton.fill_vm_images(package.vnfd, _names_by_vdu(package, resolved))
     _refuse_vdus_without_image(package, vnfd_body)
@@ -422,22 +425,8 @@ def _decide(ctx: Context, request: ImageRequest, vim: VimInstance):
             by_names = {n: [im.id for im in driver.find_images(name=n)] for n in request.names}
         decision = decide(request, by_ids=by_ids, by_names=by_names, vim_name=vim.name)
         if decision.action == "upload" and request.link:
-            _link_method(driver, request, vim)
+            links.method(driver, request, vim)
     return decision
-
-
-def _link_method(driver: sdk.VimDriver, request: ImageRequest, vim: VimInstance) -> str:
-    """``import`` when the VIM fetches links of this scheme itself, ``stream`` when nfvo downloads
-    an http(s) link and uploads it; ImageResolutionFailed otherwise."""
-    scheme = request.link.split(":", 1)[0].lower()
-    if sdk.IMPORT_URL in driver.capabilities and scheme in driver.import_schemes:
-        return "import"
-    if scheme in ("http", "https"):
-        return "stream"
-    message = f"VIM {vim.name!r} (type {vim.type}) cannot fetch {scheme}:// links"
-    pointer = f"{request.block_pointer}/link" if request.stated else request.block_pointer
-    raise ImageResolutionFailed(message, errors=[Issue(message, file=request.source_file, line=request.source_line,
-                                                       pointer=pointer)])
 
 
 def _used_as_named(ctx: Context, attempt: _Attempt, driver: sdk.VimDriver, vim: VimInstance, decision) -> sdk.Image:
@@ -454,36 +443,38 @@ def _upload(
     attempt: _Attempt, downloads: _Downloads | None = None,
 ) -> _Resolved:
     """Puts the request's image on ``vim``; an image with the same bytes already there is reused.
-    Links are opened by ``downloads`` (default: each streamed from the link)."""
+    A link travels as :func:`nfvo.services.links.carry` decides; nfvo opens the links it streams
+    with ``downloads`` (default: each streamed from the link)."""
     if request.file:
         size = archive.members[request.file].size
         reused = _same_bytes_on_vim(driver, archive, request.file, size, request.config.name, attempt)
         if reused and _use(ctx, attempt, driver, vim, reused):
             return _Resolved(request, vim, reused, False, f"same content as image {reused.id}")
         with archive.open_member(request.file) as stream:
-            reader = HashingReader(stream)
-            image = _put(ctx, driver, request, vim, attempt,
-                         lambda: driver.upload_image(request.config, reader, size=size))
-        source = f"package:{request.file}"
-    else:
-        reused = _reused_link(ctx, driver, vim, request.link)
-        if reused and _use(ctx, attempt, driver, vim, reused):
-            return _Resolved(request, vim, reused, False, f"already downloaded from {request.link}",
-                             source=request.link)
-        if _link_method(driver, request, vim) == "import":
-            # The VIM fetches the link itself; nfvo still hands out only links its policy allows.
-            check_link(request.link, ctx.fetch_policy)
-            image = _put(ctx, driver, request, vim, attempt, lambda: driver.import_image(request.config, request.link))
-            return _Resolved(request, vim, image, False, f"imported by the VIM from {request.link}",
-                             source=request.link)
+            image = _stream(ctx, driver, request, vim, attempt, stream, size)
+        return _Resolved(request, vim, image, False, f"uploaded from {request.file}", source=f"package:{request.file}")
+    reused = _reused_link(ctx, driver, vim, request.link)
+    if reused and _use(ctx, attempt, driver, vim, reused):
+        return _Resolved(request, vim, reused, False, f"already downloaded from {request.link}", source=request.link)
+
+    def imported() -> sdk.Image:
+        return _put(ctx, driver, request, vim, attempt, lambda: driver.import_image(request.config, request.link))
+
+    def streamed() -> sdk.Image:
         with (downloads or _Downloads(ctx, None, [])).open(request.link) as (stream, size):
-            reader = HashingReader(stream)
-            image = _put(ctx, driver, request, vim, attempt,
-                         lambda: driver.upload_image(request.config, reader, size=size))
-        source = request.link
+            return _stream(ctx, driver, request, vim, attempt, stream, size)
+
+    way = links.carry(driver, request, vim, ctx.fetch_policy, imported=imported, streamed=streamed)
+    return _Resolved(request, vim, way.image, False, way.how, source=request.link, note=way.note)
+
+
+def _stream(ctx: Context, driver: sdk.VimDriver, request: ImageRequest, vim: VimInstance, attempt: _Attempt,
+            stream: BinaryIO, size: int | None) -> sdk.Image:
+    """Uploads ``stream`` while hashing it, then checks the VIM holds those bytes (see :func:`_verify`)."""
+    reader = HashingReader(stream)
+    image = _put(ctx, driver, request, vim, attempt, lambda: driver.upload_image(request.config, reader, size=size))
     _verify(image, reader.hexdigest(), request, vim)
-    how = f"uploaded from {request.file or request.link}"
-    return _Resolved(request, vim, image, False, how, source=source)
+    return image
 
 
 def _same_bytes_on_vim(driver: sdk.VimDriver, archive: PackageArchive, member: str, size: int, name: str,

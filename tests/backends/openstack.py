@@ -18,10 +18,14 @@ How it works:
 3. Every session copies the template into a temporary directory, points the identity
    endpoints at the ports picked for this run, starts Keystone and two Glance API
    processes with gunicorn (own process groups, killed with the test process even on
-   SIGKILL), waits until they answer, and registers the image service: ``RegionOne`` is
-   a Glance offering ``web-download`` imports (from 127.0.0.1, any port), ``RegionTwo``
-   one offering only ``glance-direct``.  That takes 7-10 s.  The servers' logs of the last
-   session are kept in ``<repo>/.cache/openstack-logs``.
+   SIGKILL), waits until they answer, and registers the image service, one region per
+   Glance (see :data:`GLANCES`): ``RegionOne`` offers ``web-download`` imports from
+   127.0.0.1 on any port, ``RegionTwo`` only ``glance-direct``.  That takes 7-10 s.
+   A third Glance, ``RegionThree``, offers ``web-download`` behind the usual import filter,
+   which refuses every port but 80 and 443 (so it refuses the tests' HTTP servers); it
+   starts only when a test asks for it (:meth:`OpenStackCloud.started`, about 4 s more,
+   once per session).  The Glances share one database and one file store.  The servers'
+   logs of the last session are kept in ``<repo>/.cache/openstack-logs``.
 
 Anything that goes wrong fails the test (never skips) with the log tail and what to do.
 Nothing here reads the developer's OpenStack configuration (clouds.yaml, ``OS_*``).
@@ -58,7 +62,7 @@ VENV = Path(os.environ.get("NFVO_TEST_OPENSTACK_VENV") or ROOT / ".cache" / "ope
 LAST_LOGS = ROOT / ".cache" / "openstack-logs"
 PINS = {"keystone": "30.0.0", "glance": "33.0.0"}  # gunicorn comes from the constraints file
 ADMIN_PASSWORD = "nfvo-test-secret"
-REGION, REGION_WITHOUT_IMPORT = "RegionOne", "RegionTwo"
+REGION, REGION_WITHOUT_IMPORT, REGION_IMPORT_FILTERED = "RegionOne", "RegionTwo", "RegionThree"
 PLACEHOLDER = "http://127.0.0.1:1"  # identity endpoint URL in the template, replaced per run
 
 PIP_TIMEOUT, STEP_TIMEOUT, READY_TIMEOUT = 900, 180, 90
@@ -68,6 +72,31 @@ HOW_TO_FIX = (
     "access to PyPI, about 300 MB of disk and 1 GB of memory. Remove that directory to force a "
     "clean reinstall, or point NFVO_TEST_OPENSTACK_VENV at a venv holding keystone==30.0.0, "
     "glance==33.0.0 and gunicorn."
+)
+
+
+@dataclass(frozen=True)
+class GlanceSetup:
+    """One Glance API process: its region, the suffix of its directories and logs, its import
+    methods, the ports its ``web-download`` filter allows (``[]``: any), its gunicorn workers,
+    and whether it starts with the session or on demand (:meth:`OpenStackCloud.started`)."""
+
+    region: str
+    suffix: str
+    methods: str
+    allowed_ports: str
+    workers: str
+    on_demand: bool = False
+
+    @property
+    def conf_dir(self) -> str:
+        return f"glance{self.suffix}"
+
+
+GLANCES = (
+    GlanceSetup(REGION, "", "[glance-direct,web-download]", "[]", "2"),
+    GlanceSetup(REGION_WITHOUT_IMPORT, "-2", "[glance-direct]", "[]", "1"),
+    GlanceSetup(REGION_IMPORT_FILTERED, "-3", "[glance-direct,web-download]", "[80, 443]", "1", on_demand=True),
 )
 
 
@@ -81,8 +110,7 @@ class OpenStackCloud:
 
     base: Path
     keystone_port: int
-    glance_port: int
-    glance_port_without_import: int
+    glance_ports: dict[str, int]  # by region, of the Glances started so far
     username: str = "admin"
     password: str = ADMIN_PASSWORD
     project: str = "admin"
@@ -90,19 +118,49 @@ class OpenStackCloud:
     project_domain: str = "Default"
     region: str = REGION
     region_without_import: str = REGION_WITHOUT_IMPORT
+    #: a Glance offering web-download whose import filter refuses every port but 80 and 443
+    region_import_filtered: str = REGION_IMPORT_FILTERED
     processes: list[subprocess.Popen] = field(default_factory=list, repr=False)
+    image_service_id: str = ""
+    _starting: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def auth_url(self) -> str:
         return f"http://127.0.0.1:{self.keystone_port}/v3"
 
     @property
+    def glance_port(self) -> int:
+        return self.glance_ports[REGION]
+
+    @property
+    def glance_port_without_import(self) -> int:
+        return self.glance_ports[REGION_WITHOUT_IMPORT]
+
+    @property
     def glance_url(self) -> str:
+        """RegionOne's Glance (web-download from 127.0.0.1, any port)."""
         return f"http://127.0.0.1:{self.glance_port}"
 
     @property
     def glance_url_without_import(self) -> str:
         return f"http://127.0.0.1:{self.glance_port_without_import}"
+
+    def started(self, region: str) -> str:
+        """``region``, once its Glance answers: one started on demand (``RegionThree``) starts
+        on the first call (about 4 s) and runs until the session ends.  pytest.fail when it cannot."""
+        glance = next((g for g in GLANCES if g.region == region), None)
+        if glance is None:
+            pytest.fail(f"the test OpenStack has no region {region!r}", pytrace=False)
+        problem = None
+        with self._starting:
+            if region not in self.glance_ports:
+                try:
+                    _start_on_demand(self, glance)
+                except OpenStackStartError as exc:
+                    problem = f"{exc}\n{self.log_tail()}\n\n{HOW_TO_FIX}"
+        if problem is not None:
+            pytest.fail(problem, pytrace=False)
+        return region
 
     @property
     def image_dir(self) -> Path:
@@ -202,8 +260,9 @@ def start() -> OpenStackCloud:
     _remove_abandoned_runs()
     base = _new_run_dir()
     for _attempt in range(3):  # a free port may be taken between probing and binding
-        ports = _free_ports(3)
-        cloud = OpenStackCloud(base, *ports)
+        at_start = [g.region for g in GLANCES if not g.on_demand]
+        keystone_port, *glance_ports = _free_ports(1 + len(at_start))
+        cloud = OpenStackCloud(base, keystone_port, dict(zip(at_start, glance_ports, strict=True)))
         try:
             _launch(cloud, template)
             return cloud
@@ -363,7 +422,7 @@ def _install_sqlite_hook() -> None:
 
 def _launch(cloud: OpenStackCloud, template: Path) -> None:
     base = cloud.base
-    for d in ("logs", "images", "staging", "staging-2", "locks", "cache", "cache-2", "glance", "glance-2"):
+    for d in ("logs", "images", "locks"):
         (base / d).mkdir(exist_ok=True)
     shutil.copytree(template / "fernet-keys", base / "fernet-keys")
     shutil.copytree(template / "credential-keys", base / "credential-keys")
@@ -383,32 +442,60 @@ def _launch(cloud: OpenStackCloud, template: Path) -> None:
         "from keystone.server import wsgi\n"
         "application = wsgi.initialize_public_application()\n"
     )
-    paste = VENV / "etc" / "glance" / "glance-api-paste.ini"
-    for conf_dir, port, methods, suffix in (
-        ("glance", cloud.glance_port, "[glance-direct,web-download]", ""),
-        ("glance-2", cloud.glance_port_without_import, "[glance-direct]", "-2"),
-    ):
-        shutil.copy(paste, base / conf_dir / "glance-api-paste.ini")
-        (base / conf_dir / "glance-api.conf").write_text(_glance_conf(cloud, base / conf_dir, port, methods, suffix))
-
-    env = {**_clean_env(), "PYTHONWARNINGS": "ignore"}
-    gunicorn = str(VENV / "bin" / "gunicorn")
-    common = ["--no-control-socket", "--graceful-timeout", "5"]
     cloud.processes.append(_spawn(
-        [gunicorn, *common, "--chdir", str(base), "-b", f"127.0.0.1:{cloud.keystone_port}", "-w", "2",
+        [GUNICORN, *GUNICORN_COMMON, "--chdir", str(base), "-b", f"127.0.0.1:{cloud.keystone_port}", "-w", "2",
          "--error-logfile", str(base / "logs" / "keystone-gunicorn.log"), "keystone_app:application"],
-        env, base / "logs" / "keystone-stdout.log"))
-    for conf_dir, port, workers in (("glance", cloud.glance_port, "2"), ("glance-2", cloud.glance_port_without_import, "1")):
-        cloud.processes.append(_spawn(
-            [gunicorn, *common, "-b", f"127.0.0.1:{port}", "-w", workers, "--threads", "4", "--timeout", "300",
-             "--error-logfile", str(base / "logs" / f"{conf_dir}-gunicorn.log"), "glance.wsgi.api:application"],
-            {**env, "OS_GLANCE_CONFIG_DIR": str(base / conf_dir)}, base / "logs" / f"{conf_dir}-stdout.log"))
+        _server_env(), base / "logs" / "keystone-stdout.log"))
+    glances = [g for g in GLANCES if g.region in cloud.glance_ports]
+    for glance in glances:
+        _spawn_glance(cloud, glance, cloud.glance_ports[glance.region])
 
     _wait_ready(cloud, f"http://127.0.0.1:{cloud.keystone_port}/v3", "Keystone")
-    _register_image_service(cloud)
-    _wait_ready(cloud, f"{cloud.glance_url}/versions", "Glance")
-    _wait_ready(cloud, f"{cloud.glance_url_without_import}/versions", "Glance (RegionTwo)")
+    _register_image_service(cloud, glances)
+    for glance in glances:
+        _wait_ready(cloud, f"http://127.0.0.1:{cloud.glance_ports[glance.region]}/versions", f"Glance ({glance.region})")
     _check_glance_auth(cloud)
+
+
+GUNICORN = str(VENV / "bin" / "gunicorn")
+GUNICORN_COMMON = ["--no-control-socket", "--graceful-timeout", "5"]
+
+
+def _server_env() -> dict:
+    return {**_clean_env(), "PYTHONWARNINGS": "ignore"}
+
+
+def _spawn_glance(cloud: OpenStackCloud, glance: GlanceSetup, port: int) -> None:
+    """Writes the configuration of ``glance`` for ``port`` and starts it (without waiting)."""
+    base, conf_dir = cloud.base, cloud.base / glance.conf_dir
+    for d in (conf_dir, base / f"staging{glance.suffix}", base / f"cache{glance.suffix}"):
+        d.mkdir(exist_ok=True)
+    shutil.copy(VENV / "etc" / "glance" / "glance-api-paste.ini", conf_dir / "glance-api-paste.ini")
+    (conf_dir / "glance-api.conf").write_text(_glance_conf(cloud, glance, port))
+    cloud.processes.append(_spawn(
+        [GUNICORN, *GUNICORN_COMMON, "-b", f"127.0.0.1:{port}", "-w", glance.workers, "--threads", "4",
+         "--timeout", "300", "--error-logfile", str(base / "logs" / f"{glance.conf_dir}-gunicorn.log"),
+         "glance.wsgi.api:application"],
+        {**_server_env(), "OS_GLANCE_CONFIG_DIR": str(conf_dir)}, base / "logs" / f"{glance.conf_dir}-stdout.log"))
+
+
+def _start_on_demand(cloud: OpenStackCloud, glance: GlanceSetup) -> None:
+    """Starts ``glance`` in the running cloud, waits until it answers, then registers its region
+    and endpoints in Keystone; raises OpenStackStartError."""
+    for _attempt in range(3):  # a free port may be taken between probing and binding
+        port = _free_ports(1)[0]
+        _spawn_glance(cloud, glance, port)
+        try:
+            _wait_ready(cloud, f"http://127.0.0.1:{port}/versions", f"Glance ({glance.region})")
+        except _PortTaken:
+            _kill_group(cloud.processes.pop())
+            for log in ("gunicorn", "stdout"):  # else the next failure of any server would read as this one
+                (cloud.base / "logs" / f"{glance.conf_dir}-{log}.log").unlink(missing_ok=True)
+            continue
+        cloud.glance_ports[glance.region] = port
+        _register_image_service(cloud, [glance])
+        return
+    raise OpenStackStartError(f"no free loopback port for Glance ({glance.region})")
 
 
 def _keystone_conf(base: Path) -> str:
@@ -423,8 +510,8 @@ def _keystone_conf(base: Path) -> str:
     )
 
 
-def _glance_conf(cloud: OpenStackCloud, conf_dir: Path, port: int, methods: str, suffix: str) -> str:
-    base = cloud.base
+def _glance_conf(cloud: OpenStackCloud, glance: GlanceSetup, port: int) -> str:
+    base, conf_dir, methods, suffix = cloud.base, cloud.base / glance.conf_dir, glance.methods, glance.suffix
     return f"""[DEFAULT]
 log_file = {base}/logs/glance-api{suffix}.log
 node_staging_uri = file://{base}/staging{suffix}
@@ -453,9 +540,9 @@ password = {cloud.password}
 lock_path = {base}/locks
 [import_filtering_opts]
 # loopback is refused unless listed; an empty allowed_ports lets any port through (the tests'
-# HTTP servers use random ports). These list options need the [..] syntax.
+# HTTP servers use random ports), [80, 443] is Glance's default. These list options need the [..] syntax.
 allowed_hosts = [127.0.0.1]
-allowed_ports = []
+allowed_ports = {glance.allowed_ports}
 """
 
 
@@ -502,8 +589,8 @@ def _token(cloud: OpenStackCloud) -> str:
     return answer.headers["X-Subject-Token"]
 
 
-def _register_image_service(cloud: OpenStackCloud) -> None:
-    """The image service and its endpoints: RegionOne -> Glance with web-download, RegionTwo -> without."""
+def _register_image_service(cloud: OpenStackCloud, glances: list[GlanceSetup]) -> None:
+    """The image service (once) and the region and endpoints of each of ``glances``."""
     headers = {"X-Auth-Token": _token(cloud)}
 
     def post(path: str, body: dict) -> dict:
@@ -512,12 +599,16 @@ def _register_image_service(cloud: OpenStackCloud) -> None:
             raise OpenStackStartError(f"Keystone refused POST /v3/{path}: {answer.status_code} {answer.text[:500]}")
         return answer.json()
 
-    post("regions", {"region": {"id": REGION_WITHOUT_IMPORT}})
-    service = post("services", {"service": {"name": "glance", "type": "image", "enabled": True}})["service"]
-    for region, url in ((REGION, cloud.glance_url), (REGION_WITHOUT_IMPORT, cloud.glance_url_without_import)):
+    if not cloud.image_service_id:
+        cloud.image_service_id = post("services", {"service": {"name": "glance", "type": "image",
+                                                               "enabled": True}})["service"]["id"]
+    for glance in glances:
+        if glance.region != REGION:  # keystone-manage bootstrap made RegionOne
+            post("regions", {"region": {"id": glance.region}})
+        url = f"http://127.0.0.1:{cloud.glance_ports[glance.region]}"
         for interface in ("public", "internal", "admin"):
-            post("endpoints", {"endpoint": {"service_id": service["id"], "interface": interface, "url": url,
-                                            "region_id": region, "enabled": True}})
+            post("endpoints", {"endpoint": {"service_id": cloud.image_service_id, "interface": interface,
+                                            "url": url, "region_id": glance.region, "enabled": True}})
 
 
 def _check_glance_auth(cloud: OpenStackCloud) -> None:
@@ -596,7 +687,8 @@ if __name__ == "__main__":  # python -m tests.backends.openstack: start, print, 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the finally below
     running = start()
     print(f"Keystone {running.auth_url} (admin / {running.password}, project admin), "
-          f"Glance {running.glance_url}; up in {time.monotonic() - started:.1f} s. Ctrl-C stops.", flush=True)
+          "Glance " + ", ".join(f"{region} http://127.0.0.1:{port}" for region, port in running.glance_ports.items())
+          + f"; up in {time.monotonic() - started:.1f} s. Ctrl-C stops.", flush=True)
     try:
         signal.pause()
     except (KeyboardInterrupt, SystemExit):
