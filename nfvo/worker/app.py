@@ -8,6 +8,10 @@ import threading
 import kombu.exceptions
 from celery import Celery
 from celery.signals import worker_process_init, worker_ready
+from celery.utils.threads import bound_open_broker_sockets
+from celery.worker.consumer import Consumer as CeleryConsumer
+from celery.worker.consumer.consumer import COLLECT_SOCKET_TIMEOUT
+from kombu.common import ignore_errors
 
 from nfvo import config
 from nfvo.db.session import dispose_all
@@ -15,6 +19,33 @@ from nfvo.services import packages
 from nfvo.services.context import Context
 
 celery_app = Celery("nfvo", include=["nfvo.worker.tasks"])
+
+
+class Consumer(CeleryConsumer):
+    """Celery's task consumer, which closes its task channel itself when the broker connection is lost.
+
+    Work-around for kombu's Redis transport (kombu 5.7, celery 5.7): closing a lost connection,
+    kombu closes the task channel first, and that close stops at the reply of the BRPOP in
+    flight (a worker with a free slot always has one), which cannot be read. kombu then closes
+    the other channels until one fails (remote control's, which needs Redis to delete its queue),
+    detaches the transport, and closes the task channel again: to give back the messages of the
+    running jobs it builds a Redis client from the detached transport and dies with
+    ``AttributeError("'NoneType' object has no attribute 'hostname'")``, which Celery treats as
+    fatal. Closed here first (a second attempt when the first stopped at the BRPOP), the task
+    channel is closed while the transport is attached; Redis being away is then an ordinary
+    connection error, and the worker reconnects.
+    """
+
+    def on_connection_error_after_connected(self, exc):
+        task_consumer, connection = self.task_consumer, self.connection
+        if task_consumer is not None and connection is not None:
+            bound_open_broker_sockets(connection, COLLECT_SOCKET_TIMEOUT)  # as Celery does before closing
+            channel = task_consumer.channel
+            for _attempt in range(2):
+                if getattr(channel, "closed", True):
+                    break
+                ignore_errors(connection, channel.close)
+        super().on_connection_error_after_connected(exc)
 
 
 def configure(settings: config.Settings) -> Celery:
@@ -36,6 +67,12 @@ def configure(settings: config.Settings) -> Celery:
         broker_connection_retry=True,
         broker_connection_max_retries=None,
         worker_cancel_long_running_tasks_on_connection_loss=False,
+        worker_consumer="nfvo.worker.app:Consumer",
+        # Remote control stays on: its subscription is the one broker socket that a worker whose
+        # every slot is busy keeps reading, so such a worker notices at once that Redis went away
+        # and reconnects. Without it, a job ending while Redis is away fails its ack, the worker's
+        # slot is never given back, and the worker stops taking tasks.
+        worker_enable_remote_control=True,
         # Redis redelivers an unacked task only after this; job leases recover sooner (see Sweeper).
         # The health check and keepalive notice a dead or restarted Redis instead of waiting on it.
         broker_transport_options={"visibility_timeout": 4 * 3600, "health_check_interval": 10,

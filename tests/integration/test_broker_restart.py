@@ -1,8 +1,22 @@
 """A Redis restart while jobs run: the workers ride it out, reconnect, and every job ends.
 
 The test starts a redis-server of its own (own port, no persistence, like docker-compose.yml's)
-and kills and restarts it on the same port while every worker is in the middle of a job. Real
+and kills and restarts it on the same port while workers are in the middle of jobs. Real
 PostgreSQL, real `nfvo serve` and `nfvo worker` processes, a real HTTP server for the images.
+
+What each layout guards:
+
+- ``job-and-free-slot``: a worker running a job with a second slot free, so that its BRPOP for
+  a next task is in flight when Redis goes away. With Celery's own consumer, kombu's Redis
+  transport closed that worker's task channel only after detaching the transport, and died
+  giving back the running job's message: ``Unrecoverable error: AttributeError("'NoneType'
+  object has no attribute 'hostname'")``. Every such worker exited, and with none left the
+  queue stalled. A worker whose slots are all busy survived, which is why the
+  ``all-slots-busy`` layout alone never showed it.
+- ``all-slots-busy`` (jobs ending while Redis is away, two queued messages lost): a worker
+  whose every slot is busy notices the loss only through its remote-control subscription.
+  Without it the worker never reconnects, the acks of its jobs fail, their slots are never
+  given back, and the lost jobs that the sweep queues again are never run.
 """
 
 from __future__ import annotations
@@ -22,9 +36,8 @@ from tests.integration.servers import free_port, serve_http
 pytestmark = pytest.mark.integration
 
 STALE_SECONDS = 3
-JOBS = 6
-RUNNING = 4  # two workers with two processes each
-DOWN_SECONDS = 8
+DOWN_SECONDS = 4  # the first two reconnection attempts of every worker fail
+IMAGES = 8
 
 
 class RedisServer:
@@ -86,7 +99,7 @@ class HeldImages:
         try:
             handler.wfile.write(self.data[:half])
             handler.wfile.flush()
-            if first:
+            if first and not self.release.is_set():
                 self.started.release()
                 self.release.wait(120)
             handler.wfile.write(self.data[half:])
@@ -94,11 +107,25 @@ class HeldImages:
             pass
 
 
-def _wait_for(condition, worker) -> None:
+def _check_alive(worker) -> None:
+    """Fails, naming Celery's verdict, when ``worker`` died or is shutting down after a fatal error."""
+    log = worker.log.read_text(errors="replace")
+    fatal = next((line for line in log.splitlines() if "Unrecoverable error" in line), None)
+    assert fatal is None, f"a worker died on the broker restart: {fatal}\n{worker.output()}"
+    assert worker.popen.poll() is None, f"a worker exited (status {worker.popen.returncode}):\n{worker.output()}"
+
+
+def _wait_for(condition, workers, what: str) -> None:
     deadline = time.monotonic() + 60
     while not condition():
-        assert worker.popen.poll() is None and time.monotonic() < deadline, worker.output()
+        for worker in workers:
+            _check_alive(worker)
+        assert time.monotonic() < deadline, f"no {what} within 60 s:\n" + "\n".join(w.output() for w in workers)
         time.sleep(0.1)
+
+
+def _connects(worker) -> int:
+    return worker.log.read_text(errors="replace").count("Connected to redis")
 
 
 def _package(tmp_path, n: int, link: str):
@@ -111,10 +138,57 @@ def _package(tmp_path, n: int, link: str):
     return make_tar(tmp_path / f"{name}.tar", {"Metadata.yaml": metadata, "vnfd.json": vnfd})
 
 
-@pytest.mark.parametrize("jobs_end", ["while-redis-is-away", "after-reconnecting"])
-def test_workers_survive_a_redis_restart_and_every_job_ends(tmp_path, jobs_end):
+class Jobs:
+    """Uploads packages whose image download the test holds; each is a job of its own."""
+
+    def __init__(self, node, tmp_path, images_url, held):
+        self.node, self.tmp_path, self.images_url, self.held, self.ids = node, tmp_path, images_url, held, []
+
+    def submit(self) -> str:
+        n = len(self.ids)
+        answer = self.node.api.upload(_package(self.tmp_path, n, f"{self.images_url}/held/{n}.img"),
+                                      respond_async=True)
+        assert answer.status_code == 202, answer.text
+        self.ids.append(answer.json()["id"])
+        return self.ids[-1]
+
+    def wait_running(self, count: int, workers) -> None:
+        """Waits until ``count`` more jobs are in the middle of their image download."""
+        for _ in range(count):
+            assert self.held.started.acquire(timeout=60), [w.output() for w in workers]
+
+
+def _start_workers(node, jobs, layout: str) -> list:
+    """Starts the workers of ``layout`` and their jobs, and waits until every worker runs its jobs."""
+    if layout == "job-and-free-slot":
+        # One worker with its only slot busy, then one running a job with a second slot free.
+        # Started one after the other, so that the second job can only go to the second worker.
+        busy = node.start_worker("--concurrency", "1")
+        _wait_for(lambda: "ready." in busy.log.read_text(errors="replace"), [busy], "worker ready")
+        jobs.submit()
+        jobs.wait_running(1, [busy])
+        spare = node.start_worker("--concurrency", "2")
+        _wait_for(lambda: "ready." in spare.log.read_text(errors="replace"), [busy, spare], "worker ready")
+        jobs.submit()
+        jobs.wait_running(1, [busy, spare])
+        return [busy, spare]
+    # all-slots-busy: two workers with two slots each, six jobs: four run, two wait in Redis's
+    # queue, which the restart loses (no persistence); the lease sweep queues them again.
+    workers = [node.start_worker("--concurrency", "2"), node.start_worker("--concurrency", "2")]
+    for _ in range(6):
+        jobs.submit()
+    jobs.wait_running(4, workers)
+    return workers
+
+
+@pytest.mark.parametrize(("layout", "jobs_end"), [
+    ("job-and-free-slot", "after-reconnecting"),
+    ("job-and-free-slot", "while-redis-is-away"),
+    ("all-slots-busy", "while-redis-is-away"),
+])
+def test_workers_survive_a_redis_restart_and_every_job_ends(tmp_path, layout, jobs_end):
     held = HeldImages(os.urandom(2**20))
-    routes = {f"/held/{n}.img": held for n in range(JOBS)}
+    routes = {f"/held/{n}.img": held for n in range(IMAGES)}
     home = tmp_path / "home"
     home.mkdir()
     with serve_http(tmp_path, routes) as images_url, own_redis(tmp_path) as redis_server, \
@@ -124,29 +198,29 @@ def test_workers_survive_a_redis_restart_and_every_job_ends(tmp_path, jobs_end):
         try:
             assert node.run("db", "upgrade").returncode == 0
             node.start_server()
-            workers = [node.start_worker("--concurrency", "2"), node.start_worker("--concurrency", "2")]
             vim = node.api.post_json("/api/v1/datacenters", {"name": "store", "type": "local",
                                                               "authUrl": "local://store"})
             assert vim.status_code == 201, vim.text
-            jobs = [node.api.upload(_package(tmp_path, n, f"{images_url}/held/{n}.img"), respond_async=True)
-                    .json()["id"] for n in range(JOBS)]
-            for _ in range(RUNNING):  # every worker process is in the middle of a job, its download held
-                assert held.started.acquire(timeout=60), [w.output() for w in workers]
+            jobs = Jobs(node, tmp_path, images_url, held)
+            workers = _start_workers(node, jobs, layout)
 
             redis_server.kill()
             if jobs_end == "while-redis-is-away":  # their acks find no broker
                 held.release.set()
-            time.sleep(DOWN_SECONDS)  # several reconnection attempts of every worker fail
-            redis_server.start()
-            for worker in workers:  # (or) the jobs end after their worker reconnected, on a new connection
-                _wait_for(lambda w=worker: w.log.read_text(errors="replace").count("Connected to redis") >= 2, worker)
-            held.release.set()
-
-            for job_id in jobs:
-                job = node.api.wait_job(job_id, seconds=120)
-                assert job["state"] == "succeeded", (job, [w.output() for w in workers])
+            time.sleep(DOWN_SECONDS)
             for worker in workers:
-                assert worker.popen.poll() is None, f"a worker died:\n{worker.output()}"
-                assert "Unrecoverable error" not in worker.output(), worker.output()
+                _check_alive(worker)
+            redis_server.start()
+            _wait_for(lambda: all(_connects(w) >= 2 for w in workers), workers, "reconnection of every worker")
+            held.release.set()  # (or) the jobs end now, acked over the new connection
+
+            for job_id in jobs.ids:
+                job = node.api.wait_job(job_id, seconds=90)
+                assert job["state"] == "succeeded", (job, [w.output() for w in workers])
+            # The queue does not stall: a job submitted after the restart is taken and ends.
+            job = node.api.wait_job(jobs.submit(), seconds=60)
+            assert job["state"] == "succeeded", (job, [w.output() for w in workers])
+            for worker in workers:
+                _check_alive(worker)
         finally:
             node.stop()
