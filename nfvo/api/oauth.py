@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
 
-from nfvo.api.problems import problem_response
-from nfvo.api.security import client_address, ctx, too_many_failures
+from nfvo.api.problems import PROBLEM_JSON, problem_response
+from nfvo.api.schemas import ProblemOut
+from nfvo.api.security import CLIENT_SECURITY, client_address, ctx, too_many_failures
 from nfvo.errors import BadRequest, InvalidCredentials, Issue, NfvoError, TooManyLoginFailures, Unauthenticated
 from nfvo.services import auth
 
@@ -17,6 +19,43 @@ CLIENTS = {"openbatonOSClient": "secret", "nfvo": "secret"}
 #: the token request's parameters: read from the form body only, refused in the query string
 #: (a URL, and so a password in it, ends up in access logs, proxies and shell histories)
 GRANT_PARAMETERS = ("grant_type", "username", "password", "refresh_token", "client_id", "client_secret", "scope")
+
+
+class TokenRequest(Schema):
+    """The form body of a token request (application/x-www-form-urlencoded)."""
+
+    grant_type = fields.String(load_default="password", validate=validate.OneOf(("password", "refresh_token")))
+    username = fields.String(metadata={"description": "the user, for grant_type password"})
+    password = fields.String(metadata={"description": "the user's password, for grant_type password"})
+    refresh_token = fields.String(metadata={"description": "for grant_type refresh_token"})
+    scope = fields.String(metadata={"description": "ignored: a token may do what its user may"})
+
+
+class TokenOut(Schema):
+    """Open Baton's token answer."""
+
+    access_token = fields.String(required=True)
+    value = fields.String(required=True, metadata={"description": "the access token again (Open Baton clients read "
+                                                                  "it here)"})
+    token_type = fields.String(required=True, metadata={"description": "bearer"})
+    refresh_token = fields.String(required=True, metadata={"description": "valid 7 days"})
+    expires_in = fields.Integer(required=True, metadata={"description": "seconds the access token is valid "
+                                                                        "(NFVO_TOKEN_TTL)"})
+    scope = fields.String(required=True)
+
+
+class OAuthProblemOut(ProblemOut):
+    """A refused token request: the problem details, plus RFC 6749's ``error`` and
+    ``error_description`` and Open Baton's ``detailMessage``."""
+
+    error = fields.String(required=True, metadata={"description": "invalid_request, invalid_client, invalid_grant, "
+                                                                  "unsupported_grant_type or temporarily_unavailable"})
+    error_description = fields.String(required=True)
+    detailMessage = fields.String(required=True)
+
+
+RETRY_AFTER = {"Retry-After": {"description": "seconds until the limit lets this user name and address try again",
+                               "schema": {"type": "integer", "minimum": 1}}}
 
 
 def _oauth_fields(error: NfvoError, oauth_error: str) -> dict:
@@ -45,7 +84,17 @@ def _parameters_in_query() -> BadRequest | None:
 class Token(MethodView):
     @blp.doc(description="HTTP Basic client credentials (openbatonOSClient:secret); form body fields grant_type "
              "(password | refresh_token), username, password, refresh_token (400 when any of them is in the query "
-             "string). Failed password grants are limited per user name and client address (429 with Retry-After).")
+             "string). Failed password grants are limited per user name and client address (429 with Retry-After).",
+             security=CLIENT_SECURITY,
+             requestBody={"content": {"application/x-www-form-urlencoded": {"schema": TokenRequest}}})
+    @blp.response(200, TokenOut, description="The tokens")
+    @blp.alt_response(400, schema=OAuthProblemOut, content_type=PROBLEM_JSON,
+                      description="invalid_request (a parameter in the query string) or unsupported_grant_type")
+    @blp.alt_response(401, schema=OAuthProblemOut, content_type=PROBLEM_JSON,
+                      description="invalid_client (bad client credentials) or invalid_grant (bad user name or "
+                                  "password, bad or expired refresh token)")
+    @blp.alt_response(429, schema=OAuthProblemOut, content_type=PROBLEM_JSON, headers=RETRY_AFTER,
+                      description="temporarily_unavailable: too many failed logins for this user name or address")
     def post(self):
         misplaced = _parameters_in_query()
         if misplaced is not None:

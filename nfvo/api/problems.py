@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 
 from flask import Flask, Response, json, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from nfvo.api.schemas import read_json_body
 from nfvo.domain.sources import child_pointer
@@ -64,7 +64,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        return problem_response(_from_http(exc).to_problem())
+        answer = problem_response(_from_http(exc).to_problem())
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            # RFC 9110 15.5.6: a 405 lists the methods the resource supports
+            answer.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return answer
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -7,6 +7,7 @@ from marshmallow import EXCLUDE, Schema, fields, post_load, validate
 from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from nfvo.api.openapi import Text
 from nfvo.config import VALIDATION_MODES
 from nfvo.domain.sources import SourceDoc, load_json
 from nfvo.errors import BadRequest, TooLarge
@@ -14,32 +15,31 @@ from nfvo.services.packages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 MASK = "**********"
 
-
 class LocationSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    name = fields.String()
-    latitude = fields.String()
-    longitude = fields.String()
+    name = Text()
+    latitude = Text()
+    longitude = Text()
 
 
 class VimInstanceIn(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    name = fields.String(required=True, validate=validate.Length(1, 255))
+    name = Text(required=True, validate=validate.Length(1, 255))
     type = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9_.-]{0,63}$"))
-    authUrl = fields.String(load_default="", validate=validate.Length(max=1024))
-    tenant = fields.String(allow_none=True)
-    username = fields.String(allow_none=True)
-    password = fields.String(allow_none=True, load_only=True)
-    keyPair = fields.String(allow_none=True)
-    securityGroups = fields.List(fields.String(), load_default=list)
+    authUrl = Text(load_default="", validate=validate.Length(max=1024))
+    tenant = Text(allow_none=True)
+    username = Text(allow_none=True)
+    password = Text(allow_none=True, load_only=True)
+    keyPair = Text(allow_none=True)
+    securityGroups = fields.List(Text(), load_default=list)
     location = fields.Nested(LocationSchema, allow_none=True)
-    properties = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict,
+    properties = fields.Dict(keys=Text(), values=Text(), load_default=dict,
                              metadata={"description": "driver settings (each driver documents its keys)"})
-    secrets = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict, load_only=True,
+    secrets = fields.Dict(keys=Text(), values=Text(), load_default=dict, load_only=True,
                           metadata={"description": "driver secrets: write-only, encrypted at rest"})
 
 

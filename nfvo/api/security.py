@@ -13,6 +13,39 @@ from nfvo.services.context import Context
 
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
+# --- what the OpenAPI document says of this (see create_app) ------------------------------
+
+#: the OpenAPI security schemes: how each kind of caller proves who it is
+SECURITY_SCHEMES = {
+    "oauth2": {"type": "oauth2", "description": "Open Baton's OAuth2 password grant: POST /oauth/token (with the "
+               "client credentials, scheme 'client') answers an access token, sent as 'Authorization: Bearer "
+               "<token>'; the refresh_token grant renews it",
+               "flows": {"password": {"tokenUrl": "/oauth/token", "refreshUrl": "/oauth/token", "scopes": {}}}},
+    "client": {"type": "http", "scheme": "basic",
+               "description": "the OAuth2 client's credentials, openbatonOSClient:secret (only for /oauth/token)"},
+    "basic": {"type": "http", "scheme": "basic",
+              "description": "an nfvo user's name and password (only /vnfpkgm/v1); failed checks are limited like "
+                             "the password grant (429 with Retry-After)"},
+    "xAuthToken": {"type": "apiKey", "in": "header", "name": "X-Auth-Token",
+                   "description": "a token from POST /oauth/token, as python-tackerclient sends it (only /vnfpkgm/v1)"},
+}
+#: every operation but the token request and /vnfpkgm/v1 (see SECURITY_SCHEMES)
+API_SECURITY = [{"oauth2": []}]
+#: /vnfpkgm/v1: a bearer token, an X-Auth-Token or HTTP Basic user credentials
+VNFPKGM_SECURITY = [{"oauth2": []}, {"xAuthToken": []}, {"basic": []}]
+#: POST /oauth/token: the client's HTTP Basic credentials
+CLIENT_SECURITY = [{"client": []}]
+
+_PROJECT_ID = "a project's id or name, among those the caller has a role in (system administrators: any)"
+#: the ``project-id`` header of the calls inside a project
+PROJECT_HEADER = {"in": "header", "name": "project-id", "required": True, "description": _PROJECT_ID,
+                  "schema": {"type": "string", "minLength": 1}}
+#: the ``project-id`` header where it may be left out: then the call is outside any project
+#: (/api/v1/users, /projects, /drivers) or in the caller's default project (/vnfpkgm/v1); an empty
+#: value is the same as none
+OPTIONAL_PROJECT_HEADER = {"in": "header", "name": "project-id", "required": False, "schema": {"type": "string"},
+                           "description": f"{_PROJECT_ID}; optional"}
+
 
 def ctx() -> Context:
     return current_app.extensions["nfvo"]

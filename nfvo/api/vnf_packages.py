@@ -10,8 +10,9 @@ from flask import current_app, g, jsonify, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields
+from marshmallow import Schema
 
+from nfvo.api.openapi import DOCUMENT, Text
 from nfvo.api.problems import problem_response
 from nfvo.api.schemas import ValidationQuery, VnfPackageOut
 from nfvo.api.security import ctx, project_id
@@ -40,7 +41,14 @@ def _submit_upload(project: str, strict: bool):
 
 
 class PackageMarketDownload(Schema):
-    link = fields.String(required=True, metadata={"description": "http(s) URL of an Open Baton .tar or .tar.gz"})
+    link = Text(required=True, metadata={"description": "http(s) URL of an Open Baton .tar or .tar.gz"})
+
+
+#: the 202 answer of 'Prefer: respond-async'
+ACCEPTED = {"type": "object", "required": ["id", "state", "location"],
+            "properties": {"id": {"type": "string"}, "state": {"type": "string"}, "location": {"type": "string"}}}
+ACCEPTED_HEADERS = {"Location": {"description": "the job, /api/v1/jobs/{id}", "schema": {"type": "string"}},
+                    "Preference-Applied": {"description": "respond-async", "schema": {"type": "string"}}}
 
 
 def _accepted(job):
@@ -90,10 +98,11 @@ class VnfPackages(MethodView):
 
     @blp.arguments(PackageUpload, location="files")
     @blp.arguments(ValidationQuery, location="query")
-    @blp.response(200, description="The onboarded VNFD (Open Baton behaviour), plus 'warnings' (the validation "
-                  "warnings, each with severity, message, file, line, pointer) when there are any; with 'Prefer: "
-                  "respond-async', 202 and a Location header to follow the job")
-    @blp.alt_response(202, description="Accepted; see Location")
+    @blp.response(200, DOCUMENT, description="The onboarded VNFD (Open Baton behaviour), plus 'warnings' (the "
+                  "validation warnings, each with severity, message, file, line, pointer) when there are any; with "
+                  "'Prefer: respond-async', 202 and a Location header to follow the job")
+    @blp.alt_response(202, schema=ACCEPTED, headers=ACCEPTED_HEADERS, success=True,
+                      description="Accepted; see Location")
     def post(self, _files, strict):
         return _answer(_submit_upload(project_id(), strict), _onboarded_vnfd)
 
@@ -102,10 +111,12 @@ class VnfPackages(MethodView):
 class VnfPackageMarketDownload(MethodView):
     @blp.arguments(PackageMarketDownload)
     @blp.arguments(ValidationQuery, location="query")
-    @blp.response(200, description="{\"id\": package id} once onboarded (Open Baton behaviour), plus "
-                  "'warnings' when there are any; with 'Prefer: respond-async', 202 and a Location header to follow "
-                  "the job")
-    @blp.alt_response(202, description="Accepted; see Location")
+    @blp.response(200, {"type": "object", "required": ["id"], "properties": {
+        "id": {"type": "string"}, "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/IssueOut"}}}},
+        description="{\"id\": package id} once onboarded (Open Baton behaviour), plus 'warnings' when there are any; "
+        "with 'Prefer: respond-async', 202 and a Location header to follow the job")
+    @blp.alt_response(202, schema=ACCEPTED, headers=ACCEPTED_HEADERS, success=True,
+                      description="Accepted; see Location")
     def post(self, body, strict):
         project = project_id()
         job = packages.submit(ctx(), project, packages.download(ctx(), body["link"]),

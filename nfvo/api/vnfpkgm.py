@@ -20,9 +20,10 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from werkzeug.http import parse_options_header
 
-from nfvo.api.problems import problem_response
-from nfvo.api.schemas import ValidationQuery
-from nfvo.api.security import READ_METHODS, authenticate_basic, ctx
+from nfvo.api.openapi import LINK_NEXT, STORABLE_TEXT, JsonValue, Text
+from nfvo.api.problems import PROBLEM_JSON, problem_response
+from nfvo.api.schemas import ProblemOut, ValidationQuery
+from nfvo.api.security import READ_METHODS, VNFPKGM_SECURITY, authenticate_basic, ctx
 from nfvo.domain.archive import ArchiveLimits
 from nfvo.domain.csar import CsarArchive
 from nfvo.domain.sol013 import RangeError, byte_range, parse_filter, parse_selection
@@ -74,15 +75,25 @@ def _links(document: dict) -> dict:
                                    "packageContent": {"href": f"{base}/package_content"}}}
 
 
+#: the keys of userDefinedData that nfvo reads: each a list of strings, or absent (null, in a patch)
+_VIM_SELECTION = {key: {"type": ["array", "null"], "items": STORABLE_TEXT, "description": description}
+                  for key, description in (("vimInstances", "the VIM instances (names or ids) its images go to"),
+                                           ("vimTypes", "the VIM types its images go to"))}
+
+
+def _user_defined_data(description: str, **kwargs) -> fields.Dict:
+    return fields.Dict(keys=Text(), values=JsonValue(allow_none=True), metadata={
+        "description": description, "properties": _VIM_SELECTION}, **kwargs)
+
+
 class CreateVnfPkgInfoRequest(Schema):
-    userDefinedData = fields.Dict(keys=fields.String(), load_default=dict,
-                                  metadata={"description": "kept with the package; vimInstances and vimTypes "
-                                                           "select the VIMs its images go to"})
+    userDefinedData = _user_defined_data("kept with the package; vimInstances and vimTypes select the VIMs its "
+                                         "images go to", load_default=dict)
 
 
 class VnfPkgInfoModifications(Schema):
     operationalState = fields.String(validate=validate.OneOf(("ENABLED", "DISABLED")))
-    userDefinedData = fields.Dict(keys=fields.String(), metadata={"description": "merged (RFC 7396)"})
+    userDefinedData = _user_defined_data("merged (RFC 7396): a null removes the key")
 
     @validates_schema
     def _something(self, data, **_kwargs):
@@ -91,9 +102,9 @@ class VnfPkgInfoModifications(Schema):
 
 
 class UploadVnfPackageFromUriRequest(Schema):
-    addressInformation = fields.String(required=True, metadata={"description": "http(s) URL of the CSAR"})
-    userName = fields.String(metadata={"description": "HTTP Basic user name for the URL (sent to its origin only)"})
-    password = fields.String(load_only=True, metadata={"description": "HTTP Basic password; never stored"})
+    addressInformation = Text(required=True, metadata={"description": "http(s) URL of the CSAR"})
+    userName = Text(metadata={"description": "HTTP Basic user name for the URL (sent to its origin only)"})
+    password = Text(load_only=True, metadata={"description": "HTTP Basic password; never stored"})
 
     @validates_schema
     def _both_or_neither(self, data, **_kwargs):
@@ -104,11 +115,43 @@ class UploadVnfPackageFromUriRequest(Schema):
             raise ValidationError("HTTP Basic user names cannot contain ':'", "userName")
 
 
+#: a VnfPkgInfo (SOL005): its attributes depend on the onboarding state (see docs/etsi.md)
+VNF_PKG_INFO = {"type": "object", "required": ["id", "onboardingState", "operationalState", "usageState"],
+                "properties": {"id": {"type": "string"},
+                               "onboardingState": {"enum": ["CREATED", "UPLOADING", "PROCESSING", "ONBOARDED",
+                                                            "ERROR"]},
+                               "operationalState": {"enum": ["ENABLED", "DISABLED"]},
+                               "usageState": {"enum": ["IN_USE", "NOT_IN_USE"]},
+                               "userDefinedData": {"type": "object"},
+                               "_links": {"type": "object"}}}
+#: a VnfPkgInfo of a list: the attribute selectors (fields, exclude_fields, ...) may leave out any
+VNF_PKG_INFO_SELECTED = {k: v for k, v in VNF_PKG_INFO.items() if k != "required"}
+BINARY = {"type": "string", "format": "binary"}
+#: a package file: an ETSI SOL004 CSAR, or an Open Baton tar
+PACKAGE_MEDIA_TYPES = ("application/zip", "application/x-tar")
+#: what PUT package_content takes (nfvo tells the formats apart by content, not by Content-Type)
+UPLOAD_MEDIA_TYPES = (*PACKAGE_MEDIA_TYPES, "application/octet-stream")
+MERGE_PATCH = "application/merge-patch+json"
+RANGE_ANSWER = {"Content-Range": {"description": "bytes FIRST-LAST/SIZE", "schema": {"type": "string"}}}
+
+
+def _documented(**doc):
+    """``@blp.doc`` for every /vnfpkgm/v1 operation: its security alternatives, a 429 (too many
+    failed HTTP Basic checks, with Retry-After) and ``doc``."""
+    too_many = {"description": "Too many failed HTTP Basic checks for this user name or address",
+                "headers": {"Retry-After": {"description": "seconds until the next try",
+                                            "schema": {"type": "integer", "minimum": 1}}},
+                "content": {PROBLEM_JSON: {"schema": ProblemOut}}}
+    return blp.doc(security=VNFPKGM_SECURITY, **{**doc, "responses": {"429": too_many, **doc.get("responses", {})}})
+
+
 @blp.route("/", strict_slashes=False)
 class VnfPackages(MethodView):
-    @blp.doc(description="VnfPkgInfo documents, oldest first, one page at a time (Link rel=\"next\"). Query: "
-             "filter (SOL013, e.g. (eq,onboardingState,ONBOARDED)), all_fields, fields, exclude_fields, "
-             "exclude_default, nextpage_opaque_marker.")
+    @_documented(description="VnfPkgInfo documents, oldest first, one page at a time (Link rel=\"next\"). Query: "
+                 "filter (SOL013, e.g. (eq,onboardingState,ONBOARDED)), all_fields, fields, exclude_fields, "
+                 "exclude_default, nextpage_opaque_marker.")
+    @blp.response(200, {"type": "array", "items": VNF_PKG_INFO_SELECTED},
+                  description="One page of VnfPkgInfo documents", headers=LINK_NEXT)
     def get(self):
         args = request.args.to_dict()
         conditions = parse_filter(args["filter"], etsi_packages.known_attribute) if "filter" in args else []
@@ -121,8 +164,10 @@ class VnfPackages(MethodView):
             answer.headers["Link"] = f'<{request.base_url}?{query}>; rel="next"'
         return answer
 
-    @blp.arguments(CreateVnfPkgInfoRequest)
-    @blp.response(201, description="The new VnfPkgInfo (CREATED, DISABLED, NOT_IN_USE); Location names it")
+    @_documented()
+    @blp.arguments(CreateVnfPkgInfoRequest, required=False)
+    @blp.response(201, VNF_PKG_INFO, description="The new VnfPkgInfo (CREATED, DISABLED, NOT_IN_USE); Location "
+                  "names it", headers={"Location": {"description": "its URL", "schema": {"type": "string"}}})
     def post(self, body):
         etsi_packages.check_user_defined_data(body["userDefinedData"])
         document = _links(etsi_packages.create(ctx(), _project(), body["userDefinedData"]))
@@ -133,15 +178,20 @@ class VnfPackages(MethodView):
 
 @blp.route("/<package_id>", strict_slashes=False)
 class VnfPackageById(MethodView):
-    @blp.response(200, description="The VnfPkgInfo")
+    @_documented()
+    @blp.response(200, VNF_PKG_INFO, description="The VnfPkgInfo")
     def get(self, package_id):
         return jsonify(_links(etsi_packages.show(ctx(), _project(), package_id)))
 
-    @blp.arguments(VnfPkgInfoModifications, content_type="application/merge-patch+json")
-    @blp.response(200, description="The modifications made")
+    @_documented(requestBody={"content": {MERGE_PATCH: {"schema": {
+        "allOf": [VnfPkgInfoModifications], "minProperties": 1,
+        "description": "at least one of operationalState and userDefinedData"}}}})
+    @blp.arguments(VnfPkgInfoModifications, content_type=MERGE_PATCH)
+    @blp.response(200, VnfPkgInfoModifications, description="The modifications made")
     def patch(self, body, package_id):
         return jsonify(etsi_packages.modify(ctx(), _project(), package_id, body))
 
+    @_documented()
     @blp.response(204)
     def delete(self, package_id):
         etsi_packages.remove(ctx(), _project(), package_id)
@@ -160,19 +210,35 @@ def _accepted() -> Response:
     return answer
 
 
+def _file_responses(media_types, description: str):
+    """The documented answers of a download: the whole file (200) or one byte range of it (206)."""
+    def decorate(view):
+        for media_type in media_types:
+            view = blp.alt_response(206, schema=BINARY, content_type=media_type, headers=RANGE_ANSWER,
+                                    description="The byte range the Range header asks for", success=True)(view)
+            view = blp.alt_response(200, schema=BINARY, content_type=media_type, description=description,
+                                    success=True)(view)
+        return view
+    return decorate
+
+
 @blp.route("/<package_id>/package_content", strict_slashes=False)
 class VnfPackageContent(MethodView):
-    @blp.doc(description="The package file (application/zip; application/x-tar for an Open Baton package). "
-             "Range: one byte range, answered with 206; a range outside the file, 416.")
+    @_documented(description="The package file (application/zip; application/x-tar for an Open Baton package). "
+                 "Range: one byte range, answered with 206; a range outside the file, 416.")
+    @_file_responses(PACKAGE_MEDIA_TYPES, "The package file")
+    @blp.alt_response(416, schema=ProblemOut, content_type=PROBLEM_JSON, description="A range outside the file",
+                      headers={"Content-Range": {"description": "bytes */SIZE", "schema": {"type": "string"}}})
     def get(self, package_id):
         package = etsi_packages.stored(ctx(), _project(), package_id)
         size = package.content.stat().st_size
         return _ranged(size, package.media_type, lambda start: _file_chunks(package.content, start))
 
-    @blp.doc(description="The package as the body, streamed to disk: an ETSI SOL004 CSAR (application/zip) or an "
-             "Open Baton tar, told apart by content; a Content-Disposition filename names it in findings (else the "
-             "package id). 202, then onboarding runs (onboardingState UPLOADING, PROCESSING, then ONBOARDED or "
-             "ERROR).")
+    @_documented(description="The package as the body, streamed to disk: an ETSI SOL004 CSAR (application/zip) or "
+                 "an Open Baton tar, told apart by content (whatever the Content-Type); a Content-Disposition "
+                 "filename names it in findings (else the package id). 202, then onboarding runs (onboardingState "
+                 "UPLOADING, PROCESSING, then ONBOARDED or ERROR).",
+                 requestBody={"required": True, "content": {t: {"schema": BINARY} for t in UPLOAD_MEDIA_TYPES}})
     @blp.arguments(ValidationQuery, location="query")
     @blp.response(202)
     def put(self, strict, package_id):
@@ -183,6 +249,7 @@ class VnfPackageContent(MethodView):
 
 @blp.route("/<package_id>/package_content/upload_from_uri", strict_slashes=False)
 class VnfPackageContentFromUri(MethodView):
+    @_documented()
     @blp.arguments(UploadVnfPackageFromUriRequest)
     @blp.arguments(ValidationQuery, location="query")
     @blp.response(202, description="Fetched; onboarding runs")
@@ -201,8 +268,13 @@ def _accepts(media_type: str) -> bool:
 
 @blp.route("/<package_id>/vnfd", strict_slashes=False)
 class VnfPackageVnfd(MethodView):
-    @blp.doc(description="Accept text/plain: the VNFD when it is one YAML file (the VNFD JSON of an Open Baton "
-             "package); application/zip: the VNFD files (and TOSCA.meta) in a zip; 406 otherwise.")
+    @_documented(description="Accept text/plain: the VNFD when it is one YAML file (the VNFD JSON of an Open "
+                 "Baton package); application/zip: the VNFD files (and TOSCA.meta) in a zip; 406 otherwise.")
+    @blp.response(200, {"type": "string"}, content_type="text/plain", description="The VNFD file")
+    @blp.alt_response(200, schema=BINARY, content_type="application/zip", success=True,
+                      description="The VNFD files in a zip")
+    @blp.alt_response(406, schema=ProblemOut, content_type=PROBLEM_JSON,
+                      description="The VNFD is not available in an accepted media type")
     def get(self, package_id):
         package = etsi_packages.stored(ctx(), _project(), package_id)
         text, zipped = _accepts("text/plain"), _accepts("application/zip")
@@ -255,8 +327,12 @@ def _vnfd_zip(package: etsi_packages.StoredPackage) -> Response:
 
 @blp.route("/<package_id>/artifacts/<path:artifact_path>", strict_slashes=False)
 class VnfPackageArtifact(MethodView):
-    @blp.doc(description="One file of the package by its path in the package (any Accept). Range: one byte "
-             "range, 206; outside the file, 416. A path that is not a file of the package: 404.")
+    @_documented(description="One file of the package by its path in the package (any Accept), in the media "
+                 "type its name implies (else application/octet-stream). Range: one byte range, 206; outside the "
+                 "file, 416. A path that is not a file of the package: 404.")
+    @_file_responses(("*/*",), "The file")
+    @blp.alt_response(416, schema=ProblemOut, content_type=PROBLEM_JSON, description="A range outside the file",
+                      headers={"Content-Range": {"description": "bytes */SIZE", "schema": {"type": "string"}}})
     def get(self, package_id, artifact_path):
         package = etsi_packages.stored(ctx(), _project(), package_id)
         name = etsi_packages.artifact_member(package, artifact_path)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -31,8 +32,30 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UtcDateTime(TypeDecorator):
+    """A point in time, always read back as an aware datetime in UTC (``+00:00``), on SQLite as on
+    PostgreSQL: SQLite keeps no time zone, so a value is written as UTC and read back as UTC;
+    PostgreSQL's ``timestamptz`` answers in the session's zone, converted to UTC. A naive value
+    written is taken to be UTC already. The column stays ``DateTime(timezone=True)``."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    @staticmethod
+    def _utc(value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        return self._utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return self._utc(value)
+
+
 class Base(DeclarativeBase):
-    type_annotation_map = {dict: JSON, list: JSON}
+    type_annotation_map = {dict: JSON, list: JSON, datetime: UtcDateTime}
 
 
 class Project(Base):
@@ -40,7 +63,7 @@ class Project(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(255), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class User(Base):
@@ -91,7 +114,7 @@ class VimInstance(Base):
     username: Mapped[str | None] = mapped_column(String(255))
     password_enc: Mapped[str | None] = mapped_column(Text)
     fields: Mapped[dict] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class VnfPackage(Base):
@@ -113,7 +136,7 @@ class VnfPackage(Base):
     scripts: Mapped[list] = mapped_column(default=list)
     meta: Mapped[dict] = mapped_column(default=dict)
     warnings: Mapped[list] = mapped_column(default=list)  # the validation warnings it was onboarded with
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     vnfds: Mapped[list[Vnfd]] = relationship(back_populates="package", cascade="all, delete-orphan", passive_deletes=True)
     images: Mapped[list[PackageImage]] = relationship(cascade="all, delete-orphan", passive_deletes=True, lazy="selectin")
 
@@ -131,7 +154,7 @@ class Vnfd(Base):
     vendor: Mapped[str] = mapped_column(String(255), default="")
     version: Mapped[str] = mapped_column(String(64), default="")
     body: Mapped[dict] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     package: Mapped[VnfPackage | None] = relationship(back_populates="vnfds")
 
 
@@ -154,7 +177,7 @@ class Nsd(Base):
     vendor: Mapped[str] = mapped_column(String(255), default="")
     version: Mapped[str] = mapped_column(String(64), default="")
     body: Mapped[dict] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     vnfds: Mapped[list[Vnfd]] = relationship(secondary=nsd_vnfds, lazy="selectin")
 
 
@@ -182,7 +205,7 @@ class CreatedImage(Base):
     vim_id: Mapped[str] = mapped_column(ForeignKey("vim_instances.id", ondelete="CASCADE"), primary_key=True)
     image_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     job_id: Mapped[str | None] = mapped_column(String(36))  # the job that created it
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Job(Base):
@@ -206,8 +229,8 @@ class Job(Base):
     problem: Mapped[dict | None] = mapped_column()
     strict: Mapped[bool] = mapped_column(Boolean, default=False)  # validation warnings refuse the package
     warnings: Mapped[list] = mapped_column(default=list)  # of a succeeded job's package
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
 class EtsiPackage(Base):
@@ -226,5 +249,5 @@ class EtsiPackage(Base):
     failure: Mapped[dict | None] = mapped_column()
     job_id: Mapped[str | None] = mapped_column(String(36))
     info: Mapped[dict] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

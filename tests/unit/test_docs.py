@@ -16,6 +16,8 @@ Conventions for fenced code blocks in docs/*.md (the words after the language ar
 * ```` ```python file=NAME.py ```` / ```` ```toml file=pyproject.toml ```` in
   docs/plugins.md: the example driver distribution and its conformance test module; they
   are written to a temporary directory and the test module is run with pytest.
+* ```` ```json openapi=securitySchemes ```` in docs/quickstart.md: the OpenAPI document's
+  security schemes (``nfvo.api.security.SECURITY_SCHEMES``) without their descriptions.
 
 Slugs named by docs/errors.md are its ``## `slug` `` headings and the
 ``https://nfvo.dev/problems/<slug>`` URIs it shows.
@@ -269,3 +271,13 @@ def test_compatibility_doc_shows_what_validate_prints_for_a_warning_with_and_wit
     strict = CliRunner().invoke(main, ["package", "validate", "--strict", str(package)])
     assert (standard.exit_code, standard.output) == (0, shown["shared-key"])
     assert (strict.exit_code, strict.output) == (1, shown["shared-key-strict"])
+
+
+# --- quickstart.md ----------------------------------------------------------------------
+
+def test_quickstart_shows_the_security_schemes_of_the_openapi_document():
+    from nfvo.api.security import SECURITY_SCHEMES
+
+    [shown] = [json.loads(t) for _, m, t in blocks("quickstart.md") if m.get("openapi") == "securitySchemes"]
+    assert shown == {name: {k: v for k, v in scheme.items() if k != "description"}
+                     for name, scheme in SECURITY_SCHEMES.items()}
