@@ -99,12 +99,17 @@ def package() -> None:
 
 @package.command("build")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: DIRECTORY.tar")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Default: DIRECTORY with the format's suffix (.tar, .csar, ...)")
 def package_build(directory: Path, output: Path | None) -> None:
-    """Tar a package directory (Metadata.yaml, VNFD .json, scripts/, images/)."""
-    from nfvo.client import build_package
+    """Pack an unpacked package directory into its format's package file (an Open Baton tar, a CSAR zip...)."""
+    from nfvo.formats import registry
 
-    out = build_package(directory, output or directory.with_suffix(".tar"))
+    fmt = registry.detect_directory(directory)
+    try:
+        out = fmt.build(directory, output or directory.with_suffix(Path(fmt.stored_as).suffix))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(str(out))
 
 
@@ -113,25 +118,27 @@ def package_build(directory: Path, output: Path | None) -> None:
 @click.option("--skip-duplicate", is_flag=True, help="A package that is already onboarded is not an error.")
 @click.option("--strict", is_flag=True, help="Every validation warning refuses the package.")
 def package_upload(path: Path, skip_duplicate: bool, strict: bool) -> None:
-    """Onboard a package and print its summary, then its validation warnings: an Open Baton .tar
-    (or a directory that is tarred first) through /api/v1, or an ETSI SOL004 CSAR zip (or CSAR
-    directory, zipped first) through /vnfpkgm/v1."""
-    from nfvo.client import Client, ClientError, build_package
-    from nfvo.domain.csar import build_csar, is_zip
-    from nfvo.validate import is_csar_directory
+    """Onboard a package and print its summary, then its validation warnings. PATH is a package
+    file or an unpacked package directory, which its format packs first; a package of a format
+    with its own SOL005 view (an ETSI SOL004 CSAR) goes through /vnfpkgm/v1, any other (an Open
+    Baton tar) through /api/v1."""
+    from nfvo.client import Client, ClientError
+    from nfvo.validate import packed
 
     client = Client(config.load_client())
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            if path.is_dir() and is_csar_directory(path) or path.is_file() and is_zip(path):
-                csar = build_csar(path, Path(tmp) / f"{path.name}.csar") if path.is_dir() else path
-                info = client.onboard_csar(csar, strict=strict)
+            try:
+                fmt, package = packed(path, Path(tmp))
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from None
+            if fmt.own_package_info:
+                info = client.onboard_csar(package, strict=strict)
                 click.echo(f"onboarded {info['vnfProductName']} {info['vnfSoftwareVersion']} (provider "
                            f"{info['vnfProvider']}): VNF package {info['id']}, vnfdId {info['vnfdId']}")
                 _echo_warnings(info.get("warnings", []), path.name)
                 return
-            tar = build_package(path, Path(tmp) / f"{path.name}.tar") if path.is_dir() else path
-            vnfd = client.upload_package(tar, strict=strict)
+            vnfd = client.upload_package(package, strict=strict)
     except ClientError as exc:
         if skip_duplicate and exc.problem.get("type", "").endswith("/duplicate-package"):
             if exc.package_id:  # the CSAR package made for this attempt, in ERROR

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tarfile
 import time
 from pathlib import Path
 
@@ -30,18 +29,6 @@ def problem_text(problem: dict) -> str:
         where = ":".join(str(e[k]) for k in ("file", "line") if e.get(k) is not None)
         lines.append(f"  {where} {e.get('pointer', '')} {e['message']}".rstrip())
     return "\n".join(lines)
-
-
-def build_package(directory: Path, out: Path) -> Path:
-    """Tars an Open Baton package directory (Metadata.yaml, a VNFD .json, scripts/, images/) into ``out``.
-    Only regular files and directories are taken; links are refused."""
-    directory = Path(directory)
-    with tarfile.open(out, "w") as tar:
-        for path in sorted(directory.rglob("*")):
-            if path.is_symlink():
-                raise ClientError(f"{path}: symbolic links cannot go into a package")
-            tar.add(path, arcname=path.relative_to(directory).as_posix(), recursive=False)
-    return out
 
 
 def _validation(strict: bool) -> dict:
