@@ -164,6 +164,86 @@ def _echo_warnings(warnings: list[dict], default_file: str) -> None:
             click.echo(f"  {_issue_line(issue, default_file)}")
 
 
+@package.command("day0")
+@click.argument("package_ref", metavar="PACKAGE_OR_ID")
+@click.option("--set", "values", multiple=True, metavar="NAME=VALUE", help="A custom property's value (repeatable).")
+@click.option("--profile", help="The profile to deploy (default: the package's default profile).")
+@click.option("--nic", "nics", multiple=True, metavar="IP/NETMASK[,GATEWAY]",
+              help="The address of the next vNIC, from vNIC 0 on (repeatable).")
+@click.option("--iso", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the files as a config drive (ISO 9660) here instead of printing them.")
+def package_day0(package_ref: str, values: tuple[str, ...], profile: str | None, nics: tuple[str, ...],
+                 iso: Path | None) -> None:
+    """Render a package's day-0 files for one deployment. PACKAGE_OR_ID is a package file or
+    directory (rendered here, offline) or the id of an onboarded package (rendered by the service).
+    Prints the answer as JSON: the profile and each file with its mount point and content."""
+    import json
+
+    from nfvo.domain.nfvis.iso import write_iso
+
+    payload = _day0_payload(values, profile, nics)
+    path = Path(package_ref)
+    if not path.exists():
+        from nfvo.client import Client, ClientError
+
+        try:
+            answer = Client(config.load_client()).day0(package_ref, payload, iso=iso)
+        except ClientError as exc:
+            raise click.ClickException(f"{package_ref}: {exc}") from None
+        click.echo(str(iso) if iso else json.dumps(answer, indent=2))
+        return
+    rendered = _day0_offline(path, payload)
+    if iso is None:
+        click.echo(json.dumps({"profile": rendered.profile, "files": rendered.files}, indent=2))
+        return
+    with open(iso, "wb") as out:
+        write_iso(rendered.files, out, nocloud=rendered.nocloud)
+    click.echo(str(iso))
+
+
+def _day0_payload(values: tuple[str, ...], profile: str | None, nics: tuple[str, ...]) -> dict:
+    properties = {}
+    for item in values:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--set")
+        properties[name] = value
+    payload: dict = {"properties": properties}
+    if profile:
+        payload["profile"] = profile
+    if nics:
+        payload["nics"] = []
+        for item in nics:
+            address, _, gateway = item.partition(",")
+            ip, slash, netmask = address.partition("/")
+            if not slash:
+                raise click.BadParameter(f"{item!r} is not IP/NETMASK[,GATEWAY]", param_hint="--nic")
+            payload["nics"].append({"ip": ip, "netmask": netmask, **({"gateway": gateway} if gateway else {})})
+    return payload
+
+
+def _day0_offline(path: Path, payload: dict):
+    from nfvo.domain.archive import ArchiveLimits
+    from nfvo.errors import NfvoError
+    from nfvo.validate import packed
+
+    with tempfile.TemporaryDirectory(prefix="nfvo-day0-") as tmp:
+        try:
+            fmt, file = packed(path, Path(tmp))
+            (Path(tmp) / "format").mkdir()
+            with fmt.open(file, limits=ArchiveLimits(), display_name=path.name, work=Path(tmp) / "format",
+                          strict=False) as package:
+                rendered = fmt.day0(package, payload)
+        except NfvoError as exc:
+            click.echo(exc.detail)
+            for issue in exc.errors:
+                click.echo(f"  {_issue_line(issue, path.name)}")
+            sys.exit(1)
+    if rendered is None:
+        raise click.ClickException(f"{path}: a {fmt.title} has no day-0 files")
+    return rendered
+
+
 @package.command("validate")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--max-members", default=config.Settings.max_archive_members, show_default=True, type=int,

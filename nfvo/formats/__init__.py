@@ -1,10 +1,11 @@
 """Package formats, as plugins: the contract (:mod:`nfvo.formats.base`), the registry
 (:mod:`nfvo.formats.registry`), and the built-in formats registered through it
-(:mod:`nfvo.formats.openbaton`, :mod:`nfvo.formats.etsi`). See docs/formats.md."""
+(:mod:`nfvo.formats.openbaton`, :mod:`nfvo.formats.etsi`, :mod:`nfvo.formats.nfvis`). See docs/formats.md."""
 
 from nfvo.formats.base import (
     API_VERSION,
     Checkout,
+    Day0,
     Fetchers,
     Files,
     Members,
@@ -14,5 +15,5 @@ from nfvo.formats.base import (
     VimChoice,
 )
 
-__all__ = ["API_VERSION", "Checkout", "Fetchers", "Files", "Members", "Package", "PackageFormat", "Record",
+__all__ = ["API_VERSION", "Checkout", "Day0", "Fetchers", "Files", "Members", "Package", "PackageFormat", "Record",
            "VimChoice"]

@@ -118,6 +118,17 @@ class Record:
     vim_types: tuple[str, ...] | None = None
 
 
+@dataclass(frozen=True)
+class Day0:
+    """A deployment's day-0 files, as a format renders them: ``profile`` (the flavour chosen, for
+    formats that have them), ``files`` (``{"mountPoint", "name", "content"}`` each) and how a config
+    drive holds them (``nocloud``: a NoCloud ``cidata`` drive, else an OpenStack ``config-2`` one)."""
+
+    profile: dict | None
+    files: list[dict]
+    nocloud: bool = False
+
+
 class PackageFormat(ABC):
     """One package format. Subclasses are registered under the entry-point group
     ``nfvo.package_formats``, the entry point's name being :attr:`name`.
@@ -181,6 +192,13 @@ class PackageFormat(ABC):
     @abstractmethod
     def record(self, package: Package) -> Record:
         """What nfvo's package row records of the package."""
+
+    def day0(self, package: Package, payload: Any) -> Day0 | None:
+        """The day-0 files of one deployment of the package, for ``payload`` (the format says what
+        it holds); None when the format has no day-0 files. Raises ValidationFailed listing every
+        problem of the payload, each at its JSON pointer. Secrets in the payload are never put
+        into an exception or a log."""
+        return None
 
     def package_info(self, package: Package, sizes: Mapping[str, int], sha256: str) -> dict | None:
         """The SOL005 view of the package (VnfPkgInfo attributes, and which files it serves), when
