@@ -99,12 +99,17 @@ def package() -> None:
 
 @package.command("build")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: DIRECTORY.tar")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Default: DIRECTORY with the format's suffix (.tar, .csar, ...)")
 def package_build(directory: Path, output: Path | None) -> None:
-    """Tar a package directory (Metadata.yaml, VNFD .json, scripts/, images/)."""
-    from nfvo.client import build_package
+    """Pack an unpacked package directory into its format's package file (an Open Baton tar, a CSAR zip...)."""
+    from nfvo.formats import registry
 
-    out = build_package(directory, output or directory.with_suffix(".tar"))
+    fmt = registry.detect_directory(directory)
+    try:
+        out = fmt.build(directory, output or directory.with_suffix(Path(fmt.stored_as).suffix))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(str(out))
 
 
@@ -113,25 +118,27 @@ def package_build(directory: Path, output: Path | None) -> None:
 @click.option("--skip-duplicate", is_flag=True, help="A package that is already onboarded is not an error.")
 @click.option("--strict", is_flag=True, help="Every validation warning refuses the package.")
 def package_upload(path: Path, skip_duplicate: bool, strict: bool) -> None:
-    """Onboard a package and print its summary, then its validation warnings: an Open Baton .tar
-    (or a directory that is tarred first) through /api/v1, or an ETSI SOL004 CSAR zip (or CSAR
-    directory, zipped first) through /vnfpkgm/v1."""
-    from nfvo.client import Client, ClientError, build_package
-    from nfvo.domain.csar import build_csar, is_zip
-    from nfvo.validate import is_csar_directory
+    """Onboard a package and print its summary, then its validation warnings. PATH is a package
+    file or an unpacked package directory, which its format packs first; a package of a format
+    with its own SOL005 view (an ETSI SOL004 CSAR) goes through /vnfpkgm/v1, any other (an Open
+    Baton tar) through /api/v1."""
+    from nfvo.client import Client, ClientError
+    from nfvo.validate import packed
 
     client = Client(config.load_client())
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            if path.is_dir() and is_csar_directory(path) or path.is_file() and is_zip(path):
-                csar = build_csar(path, Path(tmp) / f"{path.name}.csar") if path.is_dir() else path
-                info = client.onboard_csar(csar, strict=strict)
+            try:
+                fmt, package = packed(path, Path(tmp))
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from None
+            if fmt.own_package_info:
+                info = client.onboard_csar(package, strict=strict)
                 click.echo(f"onboarded {info['vnfProductName']} {info['vnfSoftwareVersion']} (provider "
                            f"{info['vnfProvider']}): VNF package {info['id']}, vnfdId {info['vnfdId']}")
                 _echo_warnings(info.get("warnings", []), path.name)
                 return
-            tar = build_package(path, Path(tmp) / f"{path.name}.tar") if path.is_dir() else path
-            vnfd = client.upload_package(tar, strict=strict)
+            vnfd = client.upload_package(package, strict=strict)
     except ClientError as exc:
         if skip_duplicate and exc.problem.get("type", "").endswith("/duplicate-package"):
             if exc.package_id:  # the CSAR package made for this attempt, in ERROR
@@ -155,6 +162,86 @@ def _echo_warnings(warnings: list[dict], default_file: str) -> None:
         click.echo(f"{count(issues)}:")
         for issue in issues:
             click.echo(f"  {_issue_line(issue, default_file)}")
+
+
+@package.command("day0")
+@click.argument("package_ref", metavar="PACKAGE_OR_ID")
+@click.option("--set", "values", multiple=True, metavar="NAME=VALUE", help="A custom property's value (repeatable).")
+@click.option("--profile", help="The profile to deploy (default: the package's default profile).")
+@click.option("--nic", "nics", multiple=True, metavar="IP/NETMASK[,GATEWAY]",
+              help="The address of the next vNIC, from vNIC 0 on (repeatable).")
+@click.option("--iso", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the files as a config drive (ISO 9660) here instead of printing them.")
+def package_day0(package_ref: str, values: tuple[str, ...], profile: str | None, nics: tuple[str, ...],
+                 iso: Path | None) -> None:
+    """Render a package's day-0 files for one deployment. PACKAGE_OR_ID is a package file or
+    directory (rendered here, offline) or the id of an onboarded package (rendered by the service).
+    Prints the answer as JSON: the profile and each file with its mount point and content."""
+    import json
+
+    from nfvo.domain.nfvis.iso import write_iso
+
+    payload = _day0_payload(values, profile, nics)
+    path = Path(package_ref)
+    if not path.exists():
+        from nfvo.client import Client, ClientError
+
+        try:
+            answer = Client(config.load_client()).day0(package_ref, payload, iso=iso)
+        except ClientError as exc:
+            raise click.ClickException(f"{package_ref}: {exc}") from None
+        click.echo(str(iso) if iso else json.dumps(answer, indent=2))
+        return
+    rendered = _day0_offline(path, payload)
+    if iso is None:
+        click.echo(json.dumps({"profile": rendered.profile, "files": rendered.files}, indent=2))
+        return
+    with open(iso, "wb") as out:
+        write_iso(rendered.files, out, nocloud=rendered.nocloud)
+    click.echo(str(iso))
+
+
+def _day0_payload(values: tuple[str, ...], profile: str | None, nics: tuple[str, ...]) -> dict:
+    properties = {}
+    for item in values:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--set")
+        properties[name] = value
+    payload: dict = {"properties": properties}
+    if profile:
+        payload["profile"] = profile
+    if nics:
+        payload["nics"] = []
+        for item in nics:
+            address, _, gateway = item.partition(",")
+            ip, slash, netmask = address.partition("/")
+            if not slash:
+                raise click.BadParameter(f"{item!r} is not IP/NETMASK[,GATEWAY]", param_hint="--nic")
+            payload["nics"].append({"ip": ip, "netmask": netmask, **({"gateway": gateway} if gateway else {})})
+    return payload
+
+
+def _day0_offline(path: Path, payload: dict):
+    from nfvo.domain.archive import ArchiveLimits
+    from nfvo.errors import NfvoError
+    from nfvo.validate import packed
+
+    with tempfile.TemporaryDirectory(prefix="nfvo-day0-") as tmp:
+        try:
+            fmt, file = packed(path, Path(tmp))
+            (Path(tmp) / "format").mkdir()
+            with fmt.open(file, limits=ArchiveLimits(), display_name=path.name, work=Path(tmp) / "format",
+                          strict=False) as package:
+                rendered = fmt.day0(package, payload)
+        except NfvoError as exc:
+            click.echo(exc.detail)
+            for issue in exc.errors:
+                click.echo(f"  {_issue_line(issue, path.name)}")
+            sys.exit(1)
+    if rendered is None:
+        raise click.ClickException(f"{path}: a {fmt.title} has no day-0 files")
+    return rendered
 
 
 @package.command("validate")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tarfile
 import time
 from pathlib import Path
 
@@ -30,18 +29,6 @@ def problem_text(problem: dict) -> str:
         where = ":".join(str(e[k]) for k in ("file", "line") if e.get(k) is not None)
         lines.append(f"  {where} {e.get('pointer', '')} {e['message']}".rstrip())
     return "\n".join(lines)
-
-
-def build_package(directory: Path, out: Path) -> Path:
-    """Tars an Open Baton package directory (Metadata.yaml, a VNFD .json, scripts/, images/) into ``out``.
-    Only regular files and directories are taken; links are refused."""
-    directory = Path(directory)
-    with tarfile.open(out, "w") as tar:
-        for path in sorted(directory.rglob("*")):
-            if path.is_symlink():
-                raise ClientError(f"{path}: symbolic links cannot go into a package")
-            tar.add(path, arcname=path.relative_to(directory).as_posix(), recursive=False)
-    return out
 
 
 def _validation(strict: bool) -> dict:
@@ -127,6 +114,20 @@ class Client:
                 raise ClientError(problem_text(problem), problem, package_id=package["id"])
             time.sleep(poll)
         raise ClientError(f"package {package['id']} is still onboarding after {self.timeout:.0f} s")
+
+    def day0(self, package_id: str, payload: dict, *, iso: Path | None = None) -> dict | None:
+        """The day-0 answer of an onboarded package for ``payload``; with ``iso``, the config drive
+        is streamed into that file instead (and None returned)."""
+        url = f"{self.settings.url}/api/v1/vnf-packages/{package_id}/day0"
+        accept = "application/x-iso9660-image" if iso else "application/json"
+        answer = self._http.post(url, json=payload, headers={**self._headers(), "Accept": accept},
+                                 timeout=self.timeout, stream=bool(iso))
+        if not iso or answer.status_code >= 400:
+            return self._check(answer)
+        with open(iso, "wb") as out:
+            for chunk in answer.iter_content(1 << 16):
+                out.write(chunk)
+        return None
 
     def delete(self, path: str) -> None:
         self._check(self._http.delete(f"{self.settings.url}{path}", headers=self._headers(), timeout=60))

@@ -944,7 +944,9 @@ def image_requests(vnfd: Vnfd) -> tuple[ImageRequest, ...]:
         upload = "check" if (image.file or image.link) else "false"
         requests[identity] = ImageRequest(key=image.node, upload=upload, names=(image.name,), link=image.link,
                                           file=image.file, config=config, source_line=image.line,
-                                          pointer=image.pointer, source_file=image.source_file, stated=False)
+                                          pointer=image.pointer, source_file=image.source_file, stated=False,
+                                          digest=(image.algorithm, image.hash),
+                                          digest_pointer=f"{image.pointer}/checksum/hash", size=image.size)
     return tuple(requests.values())
 
 

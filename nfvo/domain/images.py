@@ -12,7 +12,7 @@ from nfvo.domain.sources import child_pointer
 from nfvo.errors import ImageResolutionFailed, Issue
 
 # ImageConfig (Open Baton ``image-config``) is exactly what a driver is asked to create.
-__all__ = ["UPLOAD_VALUES", "Decision", "ImageConfig", "ImageRequest", "Upload", "decide", "lookups_needed",
+__all__ = ["UPLOAD_VALUES", "Decision", "ImageConfig", "ImageRequest", "ImageSource", "Upload", "decide", "lookups_needed",
            "upload_value"]
 
 Upload = Literal["true", "false", "check"]
@@ -40,7 +40,9 @@ class ImageRequest:
     ``images:``); ``source_file`` is the package file that names it (Metadata.yaml by
     default) and ``source_line`` its line there.  ``file`` is a member path inside the
     package (``images/x.qcow2``), ``link`` an URL; at most one is set. ``pointer`` is the
-    JSON pointer of its block (default ``/<key>``).  ``upload`` is one of UPLOAD_VALUES;
+    JSON pointer of its block (default ``/<key>``).  ``digest`` (hashlib algorithm, hex) and
+    ``size`` are what the package declares of the bytes, when it does (``digest_pointer``
+    locates the digest for messages).  ``upload`` is one of UPLOAD_VALUES;
     :func:`decide` also takes any spelling :func:`upload_value` accepts. ``stated`` is
     false when the package format has no upload rule and nfvo derived it (a CSAR image
     with a file or URL is ``check``, one without ``false``): messages then speak of the
@@ -58,11 +60,35 @@ class ImageRequest:
     pointer: str | None = None
     source_file: str = "Metadata.yaml"
     stated: bool = True
+    digest: tuple[str, str] | None = None
+    digest_pointer: str | None = None
+    size: int | None = None
 
     @property
     def block_pointer(self) -> str:
         """JSON pointer to this request's block in Metadata.yaml (``/image``, ``/images/<name>``)."""
         return self.pointer or child_pointer("", self.key)
+
+    @property
+    def source(self) -> ImageSource | None:
+        """Where the image's bytes come from, when the package gives them (file or link)."""
+        if self.file:
+            return ImageSource("member", self.file, self.size, self.digest)
+        if self.link:
+            return ImageSource("link", self.link, self.size, self.digest)
+        return None
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """Where an image's bytes come from: a ``member`` of the package (``ref`` its name) or a
+    ``link`` (``ref`` the URL); its size in bytes and its digest (hashlib algorithm name, hex
+    value) when the package declares them."""
+
+    kind: Literal["member", "link"]
+    ref: str
+    size: int | None = None
+    digest: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

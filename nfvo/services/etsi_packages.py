@@ -1,9 +1,8 @@
 """ETSI SOL005 VNF package management (/vnfpkgm/v1): create, list, show, modify, delete, receive
 content, and the files of onboarded packages.
 
-A package created here has an ``etsi_packages`` row from the start; onboarding (a job of kind
-``onboard-csar``, see :mod:`nfvo.services.etsi_onboarding`) adds the ``vnf_packages`` row with
-the same id. Packages onboarded by the Open Baton API have no row until they are first
+A package created here has an ``etsi_packages`` row from the start; onboarding (a job, see
+:mod:`nfvo.services.onboarding`) adds the ``vnf_packages`` row with the same id. Packages onboarded by the Open Baton API have no row until they are first
 modified here, and read as ONBOARDED and ENABLED. The onboarding state is the row's, except
 while PROCESSING, when the job decides: a failed job means ERROR with the job's problem.
 """
@@ -39,6 +38,9 @@ from nfvo.errors import (
     ValidationFailed,
 )
 from nfvo.fetch import check_link
+from nfvo.formats import registry
+from nfvo.formats.etsi import INNER_FILE
+from nfvo.formats.openbaton import OpenBatonFormat
 from nfvo.services import packages
 from nfvo.services.context import Context
 
@@ -46,7 +48,6 @@ log = logging.getLogger(__name__)
 
 #: how often a running upload marks its package as still receiving
 HEARTBEAT_SECONDS = 5.0
-CONTENT_FILE, INNER_FILE = "package.csar", "inner.csar"
 #: attributes left out of VnfPkgInfo unless asked for (SOL005 clause 9.4.2.3.2)
 COMPLEX_ATTRIBUTES = ("softwareImages", "additionalArtifacts", "userDefinedData", "checksum",
                       "onboardingFailureDetails", "warnings")
@@ -376,7 +377,7 @@ def _submit(ctx: Context, project_id: str, package_id: str, received: packages.R
     UploadInterrupted, and the received file is removed."""
     try:
         with ctx.transaction() as session:
-            job = Job(project_id=project_id, kind=packages.job_kind(received.path), upload_path=str(received.path),
+            job = Job(project_id=project_id, kind=packages.job_kind(received), upload_path=str(received.path),
                       filename=received.filename, sha256=received.sha256, size=received.size, package_id=package_id,
                       strict=packages.is_strict(ctx, strict))
             session.add(job)
@@ -421,14 +422,16 @@ def stored(ctx: Context, project_id: str, package_id: str) -> StoredPackage:
         raise PackageStateConflict(f"VNF package {package_id} is {document['onboardingState']}; its content is "
                                    "available once it is ONBOARDED")
     directory = ctx.settings.packages_dir / package_id
-    if document.get("packageFormat") == "openbaton":
+    fmt = registry.get(document.get("packageFormat") or OpenBatonFormat.name)
+    content = directory / fmt.stored_as
+    if not fmt.own_package_info:
         vnfd = packages.vnfd_of_package(ctx, package_id)
-        return StoredPackage(directory / "package.tar", "application/x-tar", None, (), (), vnfd.body)
+        return StoredPackage(content, fmt.media_type, None, (), (), vnfd.body)
     with ctx.session() as session:
         info = session.get(EtsiPackage, package_id).info
     inner = directory / INNER_FILE
-    return StoredPackage(directory / CONTENT_FILE, "application/zip", inner if inner.exists() else
-                         directory / CONTENT_FILE, tuple(info.get("files", ())), tuple(info.get("vnfdFiles", ())),
+    return StoredPackage(content, fmt.media_type, inner if inner.exists() else content,
+                         tuple(info.get("files", ())), tuple(info.get("vnfdFiles", ())),
                          zip_extras=tuple(info.get("zipExtras", ())))
 
 

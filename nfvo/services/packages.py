@@ -29,12 +29,12 @@ from nfvo.db.models import (
     new_id,
     utcnow,
 )
-from nfvo.domain.csar import is_zip
 from nfvo.domain.entity_ids import with_entity_ids
 from nfvo.domain.openbaton import vnfd_issues
 from nfvo.domain.sources import SourceDoc
 from nfvo.errors import JobNotFound, NfvoError, PackageNotFound, ValidationFailed, VnfdNotFound
 from nfvo.fetch import open_http
+from nfvo.formats import registry
 from nfvo.services.context import Context, in_project
 from nfvo.services.nsds import follow_renamed_vnfd, refuse_if_used
 from nfvo.services.vims import connected
@@ -42,7 +42,8 @@ from nfvo.streams import copy_hashed
 
 log = logging.getLogger(__name__)
 
-OPENBATON_JOB, CSAR_JOB = "onboard", "onboard-csar"  # job kinds; the CSAR steps are etsi_onboarding's
+#: the job kinds of the built-in formats (as shown on jobs); any other format's is ``onboard-<name>``
+_JOB_KINDS = {"openbaton": "onboard", "etsi-sol004": "onboard-csar"}
 
 
 @dataclass(frozen=True)
@@ -95,11 +96,12 @@ def submit(ctx: Context, project_id: str, upload: Received, enqueue: Callable[[s
     stays queued and a worker's sweep enqueues it again once it is NFVO_JOB_STALE_SECONDS old.
     """
     with ctx.transaction() as session:
-        job = Job(project_id=project_id, kind=job_kind(upload.path), upload_path=str(upload.path),
+        fmt = registry.detect(upload.path, upload.filename)
+        job = Job(project_id=project_id, kind=job_kind(upload), upload_path=str(upload.path),
                   filename=upload.filename, sha256=upload.sha256, size=upload.size, package_id=new_id(),
                   strict=is_strict(ctx, strict))
         session.add(job)
-        if job.kind == CSAR_JOB:  # its SOL005 state, as if created and uploaded at /vnfpkgm/v1
+        if fmt.own_package_info:  # its SOL005 state, as if created and uploaded at /vnfpkgm/v1
             session.flush()
             session.add(EtsiPackage(id=job.package_id, project_id=project_id, onboarding_state="PROCESSING",
                                     job_id=job.id, user_defined_data={}))
@@ -110,10 +112,11 @@ def submit(ctx: Context, project_id: str, upload: Received, enqueue: Callable[[s
     return job
 
 
-def job_kind(path: Path) -> str:
-    """The onboarding job for a received package, by its content: a zip is an ETSI CSAR, anything
-    else is read as an Open Baton tar (whose reader says what is wrong with it)."""
-    return CSAR_JOB if is_zip(path) else OPENBATON_JOB
+def job_kind(upload: Received) -> str:
+    """The kind of the onboarding job for a received package, by the format its content has
+    (UnsafeArchive when no installed format recognises it)."""
+    fmt = registry.detect(upload.path, upload.filename)
+    return _JOB_KINDS.get(fmt.name, f"onboard-{fmt.name}")
 
 
 def is_strict(ctx: Context, asked: bool) -> bool:

@@ -11,7 +11,7 @@ from nfvo import config
 from nfvo.db.migrate import upgrade
 from nfvo.db.models import Job, Project
 from nfvo.errors import ValidationFailed
-from nfvo.services import onboarding
+from nfvo.services import job_runs, onboarding
 from nfvo.services.context import Context
 from tests.integration.harness import fresh_postgres_database
 
@@ -50,32 +50,32 @@ def _state(ctx, job_id):
 
 def test_a_live_job_cannot_be_claimed_twice_and_a_stale_one_can(ctx):
     job_id = _job(ctx)
-    first = onboarding._claim(ctx, job_id)
+    first = job_runs.claim(ctx, job_id)
     assert first.attempts == 1
-    assert onboarding._claim(ctx, job_id) is None, "alive on its first worker"
+    assert job_runs.claim(ctx, job_id) is None, "alive on its first worker"
 
     stale = Context(dataclasses.replace(ctx.settings, job_stale_after=-1))
-    second = onboarding._claim(stale, job_id)
+    second = job_runs.claim(stale, job_id)
     assert second.attempts == 2
 
-    loser = onboarding._Attempt(first)
-    with pytest.raises(onboarding.Superseded):
-        onboarding._progress(ctx, loser, "late step", 50)
-    onboarding._give_up(ctx, loser, ValidationFailed("too late"))
+    loser = job_runs.Attempt(first)
+    with pytest.raises(job_runs.Superseded):
+        job_runs.progress(ctx, loser, "late step", 50)
+    job_runs.give_up(ctx, loser, ValidationFailed("too late"))
     assert _state(ctx, job_id) == ("running", "reading package", 2), "the loser changed nothing"
 
-    winner = onboarding._Attempt(second)
-    onboarding._progress(ctx, winner, "images", 60)
+    winner = job_runs.Attempt(second)
+    job_runs.progress(ctx, winner, "images", 60)
     assert _state(ctx, job_id) == ("running", "images", 2)
 
 
 def test_finished_jobs_are_never_claimed_again(ctx):
     job_id = _job(ctx)
-    attempt = onboarding._Attempt(onboarding._claim(ctx, job_id))
-    onboarding._give_up(ctx, attempt, ValidationFailed("bad package"))
+    attempt = job_runs.Attempt(job_runs.claim(ctx, job_id))
+    job_runs.give_up(ctx, attempt, ValidationFailed("bad package"))
     assert _state(ctx, job_id)[0] == "failed"
     stale = Context(dataclasses.replace(ctx.settings, job_stale_after=-1))
-    assert onboarding._claim(stale, job_id) is None
+    assert job_runs.claim(stale, job_id) is None
     onboarding.run(stale, job_id)  # a redelivered message does nothing
     assert _state(ctx, job_id) == ("failed", "failed", 1)
 

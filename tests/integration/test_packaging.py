@@ -1,5 +1,6 @@
 """The built distribution carries what a non-editable install needs at run time."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,8 +13,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_wheel_holds_migrations_and_schemas(tmp_path):
+    # built from a copy: a build writes nfvo.egg-info into its source tree, which would then shadow
+    # the installed metadata (entry points) of every process started in the checkout
+    source = tmp_path / "src"
+    shutil.copytree(ROOT / "nfvo", source / "nfvo", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("setup.cfg", "pyproject.toml", "README.md"):
+        shutil.copyfile(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
-                    str(tmp_path), str(ROOT)], check=True, capture_output=True, cwd=tmp_path)
+                    str(tmp_path), str(source)], check=True, capture_output=True, cwd=tmp_path)
     [wheel] = tmp_path.glob("nfvo-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"nfvo/db/migrations/env.py", "nfvo/db/migrations/script.py.mako", "nfvo/schemas/vnfd.json",
