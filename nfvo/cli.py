@@ -165,33 +165,22 @@ def _echo_warnings(warnings: list[dict], default_file: str) -> None:
 
 
 @package.command("day0")
-@click.argument("package_ref", metavar="PACKAGE_OR_ID")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--set", "values", multiple=True, metavar="NAME=VALUE", help="A custom property's value (repeatable).")
 @click.option("--profile", help="The profile to deploy (default: the package's default profile).")
 @click.option("--nic", "nics", multiple=True, metavar="IP/NETMASK[,GATEWAY]",
               help="The address of the next vNIC, from vNIC 0 on (repeatable).")
 @click.option("--iso", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the files as a config drive (ISO 9660) here instead of printing them.")
-def package_day0(package_ref: str, values: tuple[str, ...], profile: str | None, nics: tuple[str, ...],
+def package_day0(path: Path, values: tuple[str, ...], profile: str | None, nics: tuple[str, ...],
                  iso: Path | None) -> None:
-    """Render a package's day-0 files for one deployment. PACKAGE_OR_ID is a package file or
-    directory (rendered here, offline) or the id of an onboarded package (rendered by the service).
-    Prints the answer as JSON: the profile and each file with its mount point and content."""
+    """Render a package's day-0 files for one deployment, offline. PATH is a package file or
+    directory. Prints the answer as JSON: the profile and each file with its mount point and content."""
     import json
 
     from nfvo.domain.nfvis.iso import write_iso
 
     payload = _day0_payload(values, profile, nics)
-    path = Path(package_ref)
-    if not path.exists():
-        from nfvo.client import Client, ClientError
-
-        try:
-            answer = Client(config.load_client()).day0(package_ref, payload, iso=iso)
-        except ClientError as exc:
-            raise click.ClickException(f"{package_ref}: {exc}") from None
-        click.echo(str(iso) if iso else json.dumps(answer, indent=2))
-        return
     rendered = _day0_offline(path, payload)
     if iso is None:
         click.echo(json.dumps({"profile": rendered.profile, "files": rendered.files}, indent=2))

@@ -115,20 +115,6 @@ class Client:
             time.sleep(poll)
         raise ClientError(f"package {package['id']} is still onboarding after {self.timeout:.0f} s")
 
-    def day0(self, package_id: str, payload: dict, *, iso: Path | None = None) -> dict | None:
-        """The day-0 answer of an onboarded package for ``payload``; with ``iso``, the config drive
-        is streamed into that file instead (and None returned)."""
-        url = f"{self.settings.url}/api/v1/vnf-packages/{package_id}/day0"
-        accept = "application/x-iso9660-image" if iso else "application/json"
-        answer = self._http.post(url, json=payload, headers={**self._headers(), "Accept": accept},
-                                 timeout=self.timeout, stream=bool(iso))
-        if not iso or answer.status_code >= 400:
-            return self._check(answer)
-        with open(iso, "wb") as out:
-            for chunk in answer.iter_content(1 << 16):
-                out.write(chunk)
-        return None
-
     def delete(self, path: str) -> None:
         self._check(self._http.delete(f"{self.settings.url}{path}", headers=self._headers(), timeout=60))
 

@@ -195,12 +195,6 @@ class InUse(Conflict):
     slug, title = "in-use", "Still in use"
 
 
-class NoDay0(Conflict):
-    """Day-0 files were asked of a package whose format has none (an Open Baton tar, a CSAR)."""
-
-    slug, title = "no-day0-files", "This VNF package has no day-0 files"
-
-
 class DuplicateUser(Conflict):
     slug, title = "duplicate-user", "A user with this username already exists"
 
