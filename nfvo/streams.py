@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
@@ -26,6 +27,40 @@ class HashingReader:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
+
+
+class VerifyingReader(io.RawIOBase):
+    """``size`` bytes of ``stream``, hashed with each of ``algorithms`` (hashlib names) on the way.
+    The read that reaches the end calls ``check({algorithm: hex digest})``, which raises when the
+    bytes are wrong, so a consumer never gets the whole of a wrong file; a stream that ends before
+    ``size`` raises ``short()``."""
+
+    def __init__(self, stream: BinaryIO, size: int, algorithms, check: Callable[[dict[str, str]], None],
+                 short: Callable[[], Exception]):
+        super().__init__()
+        self._stream, self._left, self._check, self._short = stream, size, check, short
+        self._digests = {algorithm: hashlib.new(algorithm) for algorithm in algorithms}
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        data = self._stream.read(self._left if size is None or size < 0 else min(size, self._left))
+        if not data:
+            raise self._short()
+        for digest in self._digests.values():
+            digest.update(data)
+        self._left -= len(data)
+        if self._left == 0:
+            self._check({algorithm: digest.hexdigest() for algorithm, digest in self._digests.items()})
+        return data
 
 
 def copy_hashed(source: BinaryIO, target: BinaryIO, digest: Any | None, *,

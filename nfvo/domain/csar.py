@@ -73,7 +73,7 @@ from nfvo.domain.images import ImageConfig, ImageRequest
 from nfvo.domain.sources import SourceDoc, load_yaml
 from nfvo.domain.tosca import SIZE_UNITS, SwImage, Vnfd, read_vnfd, shipped_import
 from nfvo.errors import ERROR, WARNING, Issue, NfvoError, UnsafeArchive, ValidationFailed
-from nfvo.streams import CHUNK, copy_hashed
+from nfvo.streams import CHUNK, VerifyingReader, copy_hashed
 
 _STORE_OVER = 1 << 20  # build_csar stores files larger than this (images are compressed already)
 _DESCRIPTOR_SUFFIXES = (".meta", ".mf", ".yaml", ".yml", ".cert", ".cms")
@@ -505,45 +505,19 @@ class CsarPackage:
         return (_image_entry(image), image.source_file) if image else None
 
 
-class VerifyingReader(io.RawIOBase):
-    """A member stream that checks its digest before handing over its last bytes."""
-
-    def __init__(self, stream: BinaryIO, size: int, entry: ManifestEntry, manifest_file: str):
-        super().__init__()
-        self._stream = stream
-        self._left = size
-        self._digest = hashlib.new(entry.algorithm)
-        self._entry = entry
-        self._manifest_file = manifest_file
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
-
-    def read(self, size: int = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        want = self._left if size is None or size < 0 else min(size, self._left)
-        data = self._stream.read(want)
-        if not data:
-            raise ValidationFailed(f"{self._entry.source} ended early",
-                                   errors=[Issue("the member ended before its size", file=self._entry.source)])
-        self._digest.update(data)
-        self._left -= len(data)
-        if self._left == 0 and self._digest.hexdigest() != self._entry.hash:
-            raise ValidationFailed(f"{self._entry.source} does not match its hash in {self._manifest_file}",
-                                   errors=[_hash_issue(self._entry, self._manifest_file, self._digest.hexdigest())])
-        return data
-
-
 @contextlib.contextmanager
 def _verified(archive: CsarArchive, entry: ManifestEntry, manifest_file: str) -> Iterator[BinaryIO]:
     with archive.open_member(entry.source) as stream:
-        yield VerifyingReader(stream, archive.size_of(entry.source), entry, manifest_file)
+        def check(digests: dict[str, str]) -> None:
+            if digests[entry.algorithm] != entry.hash:
+                raise ValidationFailed(f"{entry.source} does not match its hash in {manifest_file}",
+                                       errors=[_hash_issue(entry, manifest_file, digests[entry.algorithm])])
+
+        def short() -> ValidationFailed:
+            return ValidationFailed(f"{entry.source} ended early",
+                                    errors=[Issue("the member ended before its size", file=entry.source)])
+
+        yield VerifyingReader(stream, archive.size_of(entry.source), [entry.algorithm], check, short)
 
 
 def _hash_issue(entry: ManifestEntry, file: str, actual: str) -> Issue:

@@ -9,6 +9,7 @@ fails on its last read, before the VIM keeps it); they are matched by content, l
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import io
 import posixpath
@@ -20,12 +21,13 @@ from typing import Any, BinaryIO
 from nfvo.domain.archive import ArchiveLimits, PackageArchive
 from nfvo.domain.images import ImageConfig, ImageRequest
 from nfvo.domain.nfvis import day0
-from nfvo.domain.nfvis.manifest import MANIFEST, check_digests, new_digests
+from nfvo.domain.nfvis.manifest import MANIFEST, check_digests
 from nfvo.domain.nfvis.model import IMAGE_EXTENSIONS
 from nfvo.domain.nfvis.package import NfvisPackage, nfvis_kind, read_package
 from nfvo.domain.nfvis.properties import IMAGE_PROPERTIES
-from nfvo.errors import ValidationFailed
+from nfvo.errors import Issue, ValidationFailed
 from nfvo.formats.base import Day0, Package, PackageFormat, Record
+from nfvo.streams import VerifyingReader
 
 #: how far into a package detection looks for image_properties.xml (members, decompressed bytes)
 SCAN_MEMBERS, SCAN_BYTES = 64, 256 * 2**20
@@ -167,35 +169,16 @@ class _Verified:
     @contextlib.contextmanager
     def open_member(self, name: str) -> Iterator[BinaryIO]:
         with self._archive.open_member(name) as stream:
-            yield _Checking(stream, self.members[name].size, name, self._package)
+            yield VerifyingReader(stream, self.members[name].size, self._package.manifest.expected(name),
+                                  functools.partial(self._check, name), functools.partial(self._short, name))
 
+    def _check(self, name: str, digests: dict[str, str]) -> None:
+        if issues := check_digests(self._package.manifest, {name: digests}):
+            raise ValidationFailed(f"{name} does not match its checksum in {MANIFEST}", errors=issues)
 
-class _Checking(io.RawIOBase):
-    def __init__(self, stream: BinaryIO, size: int, name: str, package: NfvisPackage):
-        super().__init__()
-        self._stream, self._left, self._name, self._package = stream, size, name, package
-        self._digests = new_digests(package.manifest, name)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
-
-    def read(self, size: int = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        data = self._stream.read(self._left if size is None or size < 0 else min(size, self._left))
-        for digest in self._digests.values():
-            digest.update(data)
-        self._left -= len(data)
-        if self._left == 0 or not data:
-            computed = {self._name: {a: d.hexdigest() for a, d in self._digests.items()}}
-            if issues := check_digests(self._package.manifest, computed):
-                raise ValidationFailed(f"{self._name} does not match its checksum in {MANIFEST}", errors=issues)
-        return data
+    @staticmethod
+    def _short(name: str) -> ValidationFailed:
+        return ValidationFailed(f"{name} ended early", errors=[Issue("the member ended before its size", file=name)])
 
 
 class _Capped(io.RawIOBase):
