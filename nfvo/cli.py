@@ -165,28 +165,65 @@ def _echo_warnings(warnings: list[dict], default_file: str) -> None:
 
 
 @package.command("day0")
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.argument("package_ref", metavar="PACKAGE_OR_ID")
 @click.option("--set", "values", multiple=True, metavar="NAME=VALUE", help="A custom property's value (repeatable).")
 @click.option("--profile", help="The profile to deploy (default: the package's default profile).")
 @click.option("--nic", "nics", multiple=True, metavar="IP/NETMASK[,GATEWAY]",
               help="The address of the next vNIC, from vNIC 0 on (repeatable).")
 @click.option("--iso", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the files as a config drive (ISO 9660) here instead of printing them.")
-def package_day0(path: Path, values: tuple[str, ...], profile: str | None, nics: tuple[str, ...],
+def package_day0(package_ref: str, values: tuple[str, ...], profile: str | None, nics: tuple[str, ...],
                  iso: Path | None) -> None:
-    """Render a package's day-0 files for one deployment, offline. PATH is a package file or
-    directory. Prints the answer as JSON: the profile and each file with its mount point and content."""
+    """Render a package's day-0 files for one deployment. PACKAGE_OR_ID is a package file or
+    directory (rendered offline), or the id of a package onboarded on the service (NFVO_URL).
+    Prints the answer as JSON: the profile and each file with its mount point and content."""
     import json
 
     from nfvo.domain.nfvis.iso import write_iso
 
     payload = _day0_payload(values, profile, nics)
+    path = Path(package_ref)
+    if not path.exists():
+        _day0_remote(_package_id(package_ref), payload, iso)
+        return
     rendered = _day0_offline(path, payload)
     if iso is None:
         click.echo(json.dumps({"profile": rendered.profile, "files": rendered.files}, indent=2))
         return
     with open(iso, "wb") as out:
         write_iso(rendered.files, out, nocloud=rendered.nocloud)
+    click.echo(str(iso))
+
+
+def _package_id(ref: str) -> str:
+    import uuid
+
+    try:
+        return str(uuid.UUID(ref))
+    except ValueError:
+        raise click.BadParameter(f"{ref!r} is neither a package file or directory nor a package id",
+                                 param_hint="PACKAGE_OR_ID") from None
+
+
+def _day0_remote(package_id: str, payload: dict, iso: Path | None) -> None:
+    import json
+
+    from nfvo.client import Client, ClientError
+    from nfvo.errors import Issue
+
+    try:
+        answer = Client(config.load_client()).day0(package_id, payload, iso=iso is not None)
+    except ClientError as exc:
+        if not exc.problem.get("errors"):
+            raise click.ClickException(str(exc)) from None
+        click.echo(exc.problem.get("detail"))
+        for error in exc.problem["errors"]:
+            click.echo(f"  {_issue_line(Issue(**error), 'request body')}")
+        sys.exit(1)
+    if iso is None:
+        click.echo(json.dumps(answer, indent=2))
+        return
+    iso.write_bytes(answer)
     click.echo(str(iso))
 
 

@@ -115,6 +115,16 @@ class Client:
             time.sleep(poll)
         raise ClientError(f"package {package['id']} is still onboarding after {self.timeout:.0f} s")
 
+    def day0(self, package_id: str, payload: dict, *, iso: bool = False) -> dict | bytes:
+        """The day-0 files of one deployment of an onboarded package: the answer of POST
+        /api/v1/vnf-packages/{id}/day0 (``{"profile", "files"}``), or with ``iso`` the config drive's bytes."""
+        accept = "application/x-iso9660-image" if iso else "application/json"
+        answer = self._http.post(f"{self.settings.url}/api/v1/vnf-packages/{package_id}/day0", json=payload,
+                                 headers={**self._headers(), "Accept": accept}, timeout=120)
+        if iso and answer.status_code == 200:
+            return answer.content
+        return self._check(answer)
+
     def delete(self, path: str) -> None:
         self._check(self._http.delete(f"{self.settings.url}{path}", headers=self._headers(), timeout=60))
 

@@ -219,6 +219,12 @@ class PackageStateConflict(Conflict):
     slug, title = "package-state-conflict", "Not allowed in the VNF package's state"
 
 
+class NoDay0Files(Conflict):
+    """The package's format renders no day-0 files, or the package has none."""
+
+    slug, title = "no-day0-files", "The VNF package has no day-0 files"
+
+
 class NoChange(Conflict):
     slug, title = "no-change", "The modification changes nothing"
 

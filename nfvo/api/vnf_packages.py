@@ -1,4 +1,4 @@
-"""/api/v1/vnf-packages: onboard (multipart field ``file``), list, show, delete."""
+"""/api/v1/vnf-packages: onboard (multipart field ``file``), list, show, delete, render day-0 files."""
 
 from __future__ import annotations
 
@@ -6,18 +6,18 @@ import time
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-from flask import current_app, g, jsonify, request, url_for
+from flask import Response, current_app, g, jsonify, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema
 
-from nfvo.api.openapi import DOCUMENT, Text
-from nfvo.api.problems import problem_response
-from nfvo.api.schemas import ValidationQuery, VnfPackageOut
+from nfvo.api.openapi import DOCUMENT, STORABLE_TEXT, Text, json_body_doc
+from nfvo.api.problems import PROBLEM_JSON, problem_response
+from nfvo.api.schemas import ProblemOut, ValidationQuery, VnfPackageOut, json_document
 from nfvo.api.security import ctx, project_id
-from nfvo.errors import JobTimeout
-from nfvo.services import packages
+from nfvo.errors import JobTimeout, NotAcceptable
+from nfvo.services import day0, packages
 
 blp = Blueprint("vnf-packages", __name__, url_prefix="/api/v1/vnf-packages", description="VNF packages")
 
@@ -133,3 +133,54 @@ class VnfPackageById(MethodView):
     @blp.response(204)
     def delete(self, package_id):
         packages.delete_package(ctx(), project_id(), package_id)
+
+
+ISO_MEDIA_TYPE = "application/x-iso9660-image"
+_NIC_VALUE = {"anyOf": [STORABLE_TEXT, {"type": "integer"}]}
+#: the day-0 payload of a Cisco NFVIS package (docs/nfvis.md); the package decides which names and values fit
+DAY0_REQUEST = {"type": "object", "additionalProperties": False, "properties": {
+    "profile": {**STORABLE_TEXT, "description": "a profile of the package (default: its default_profile)"},
+    "properties": {"type": "object", "propertyNames": STORABLE_TEXT, "additionalProperties": _NIC_VALUE,
+                   "description": "a value per custom property of the package"},
+    "nics": {"type": "array", "description": "per vNIC, in order", "items": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"ip": STORABLE_TEXT, "netmask": _NIC_VALUE, "gateway": STORABLE_TEXT}}},
+    "vm": {"enum": [0, 1, 2], "description": "which VM of an HA pair"}}}
+DAY0_ANSWER = {"type": "object", "required": ["profile", "files"], "properties": {
+    "profile": {"type": ["object", "null"], "description": "the profile deployed"},
+    "files": {"type": "array", "items": {"type": "object", "required": ["mountPoint", "name", "content"],
+                                         "properties": {"mountPoint": {"type": "string"}, "name": {"type": "string"},
+                                                        "content": {"type": "string"}}}}}}
+NO_STORE = {"Cache-Control": {"description": "no-store: the answer may hold secrets", "schema": {"type": "string"}}}
+
+
+@blp.route("/<package_id>/day0", strict_slashes=False)
+class VnfPackageDay0(MethodView):
+    @blp.doc(**json_body_doc(DAY0_REQUEST))
+    @blp.response(200, DAY0_ANSWER, headers=NO_STORE, description="The chosen profile and each rendered file")
+    @blp.alt_response(200, schema={"type": "string", "format": "binary"}, content_type=ISO_MEDIA_TYPE,
+                      headers=NO_STORE, success=True,
+                      description="Accept: application/x-iso9660-image: the files on a config drive (ISO 9660, "
+                      "volume config-2, or cidata for a NoCloud package)")
+    @blp.alt_response(406, schema=ProblemOut, content_type=PROBLEM_JSON,
+                      description="Accept names neither application/json nor application/x-iso9660-image")
+    @blp.alt_response(409, schema=ProblemOut, content_type=PROBLEM_JSON,
+                      description="no-day0-files: the package has no day-0 files")
+    @blp.alt_response(422, schema=ProblemOut, content_type=PROBLEM_JSON,
+                      description="validation-failed: every problem of the payload, each at its pointer and line")
+    def post(self, package_id):
+        """Render the day-0 files of one deployment of the package (see docs/nfvis.md). Neither the
+        payload nor the answer is stored or logged."""
+        wanted = request.accept_mimetypes.best_match(["application/json", ISO_MEDIA_TYPE]) \
+            if request.headers.get("Accept", "").strip() else "application/json"
+        if wanted is None:
+            raise NotAcceptable(f"Accept application/json or {ISO_MEDIA_TYPE}")
+        document = json_document()
+        rendered = day0.render(ctx(), project_id(), package_id, document.data, document.lines)
+        if wanted == ISO_MEDIA_TYPE:
+            answer = Response(day0.config_drive(rendered), content_type=ISO_MEDIA_TYPE)
+            answer.headers["Content-Disposition"] = 'attachment; filename="day0.iso"'
+        else:
+            answer = jsonify({"profile": rendered.profile, "files": rendered.files})
+        answer.headers["Cache-Control"] = "no-store"
+        return answer

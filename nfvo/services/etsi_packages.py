@@ -377,7 +377,7 @@ def _submit(ctx: Context, project_id: str, package_id: str, received: packages.R
     UploadInterrupted, and the received file is removed."""
     try:
         with ctx.transaction() as session:
-            job = Job(project_id=project_id, kind=packages.job_kind(received), upload_path=str(received.path),
+            job = Job(project_id=project_id, kind=packages.job_kind(packages.detect(received)), upload_path=str(received.path),
                       filename=received.filename, sha256=received.sha256, size=received.size, package_id=package_id,
                       strict=packages.is_strict(ctx, strict))
             session.add(job)

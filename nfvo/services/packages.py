@@ -35,6 +35,7 @@ from nfvo.domain.sources import SourceDoc
 from nfvo.errors import JobNotFound, NfvoError, PackageNotFound, ValidationFailed, VnfdNotFound
 from nfvo.fetch import open_http
 from nfvo.formats import registry
+from nfvo.formats.base import PackageFormat
 from nfvo.services.context import Context, in_project
 from nfvo.services.nsds import follow_renamed_vnfd, refuse_if_used
 from nfvo.services.vims import connected
@@ -96,8 +97,8 @@ def submit(ctx: Context, project_id: str, upload: Received, enqueue: Callable[[s
     stays queued and a worker's sweep enqueues it again once it is NFVO_JOB_STALE_SECONDS old.
     """
     with ctx.transaction() as session:
-        fmt = registry.detect(upload.path, upload.filename)
-        job = Job(project_id=project_id, kind=job_kind(upload), upload_path=str(upload.path),
+        fmt = detect(upload)
+        job = Job(project_id=project_id, kind=job_kind(fmt), upload_path=str(upload.path),
                   filename=upload.filename, sha256=upload.sha256, size=upload.size, package_id=new_id(),
                   strict=is_strict(ctx, strict))
         session.add(job)
@@ -112,10 +113,14 @@ def submit(ctx: Context, project_id: str, upload: Received, enqueue: Callable[[s
     return job
 
 
-def job_kind(upload: Received) -> str:
-    """The kind of the onboarding job for a received package, by the format its content has
-    (UnsafeArchive when no installed format recognises it)."""
-    fmt = registry.detect(upload.path, upload.filename)
+def detect(upload: Received) -> PackageFormat:
+    """The installed format that recognises the received package by its content (UnsafeArchive
+    when none does)."""
+    return registry.detect(upload.path, upload.filename)
+
+
+def job_kind(fmt: PackageFormat) -> str:
+    """The kind of the onboarding job for a package of format ``fmt``."""
     return _JOB_KINDS.get(fmt.name, f"onboard-{fmt.name}")
 
 

@@ -1,0 +1,77 @@
+"""Day-0 files of a deployment of an onboarded package: the payload checked against the package's
+contract, the bootstrap files rendered, optionally as a config drive. Nothing rendered is kept
+or logged: the answer lives only in the request that asked for it."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from nfvo.domain.archive import ArchiveLimits
+from nfvo.domain.nfvis.iso import write_iso
+from nfvo.errors import NoDay0Files, ValidationFailed
+from nfvo.formats import registry
+from nfvo.formats.base import Day0, PackageFormat
+from nfvo.services import packages
+from nfvo.services.context import Context
+
+#: the file name problems give the request body (as :func:`nfvo.api.schemas.json_document` does)
+REQUEST_BODY = "request body"
+
+
+def render(ctx: Context, project_id: str, package_id: str, payload: Any,
+           lines: dict[str, int] | None = None) -> Day0:
+    """The day-0 files of one deployment of the package ``package_id`` of the project.
+
+    PackageNotFound outside the project; NoDay0Files (409) when its format has no day-0 files or
+    the package has none; ValidationFailed (422) with every problem of ``payload``, each at its
+    JSON pointer and, given ``lines`` (pointer -> line of the request body), its line.
+
+    The stored package is read again (a gzip tar is decompressed up to its last member)."""
+    row = packages.get_package(ctx, project_id, package_id)
+    fmt = registry.get((row.meta or {}).get("format") or "openbaton")
+    if not renders_day0(fmt):
+        raise NoDay0Files(f"VNF package {package_id} is a {fmt.title}, which has no day-0 files")
+    stored = ctx.settings.packages_dir / package_id / fmt.stored_as
+    with tempfile.TemporaryDirectory(prefix="day0-", dir=ctx.settings.work_dir) as work:
+        with fmt.open(stored, limits=ArchiveLimits.from_settings(ctx.settings),
+                      display_name=row.filename or fmt.stored_as, work=Path(work), strict=False) as package:
+            try:
+                rendered = fmt.day0(package, payload)
+            except ValidationFailed as exc:
+                raise _in_request_body(exc, lines or {}) from None
+    if rendered is None or not rendered.files:
+        raise NoDay0Files(f"VNF package {package_id} has no day-0 files")
+    return rendered
+
+
+def renders_day0(fmt: PackageFormat) -> bool:
+    """Whether ``fmt`` implements :meth:`PackageFormat.day0` at all."""
+    return type(fmt).day0 is not PackageFormat.day0
+
+
+def config_drive(rendered: Day0) -> bytes:
+    """The rendered files as an ISO 9660 config drive (OpenStack ``config-2``, or NoCloud ``cidata``
+    when the package says so). Built in memory: day-0 files are small, and secrets in them must not
+    reach a disk."""
+    out = io.BytesIO()
+    write_iso(rendered.files, out, nocloud=rendered.nocloud)
+    return out.getvalue()
+
+
+def _in_request_body(exc: ValidationFailed, lines: dict[str, int]) -> ValidationFailed:
+    """``exc`` with each payload problem placed in the request body, at the line of its pointer."""
+    def line_of(pointer: str | None) -> int | None:
+        while pointer is not None:
+            if pointer in lines:
+                return lines[pointer]
+            pointer = pointer.rsplit("/", 1)[0] if pointer else None
+        return None
+
+    placed = [issue if issue.file else dataclasses.replace(issue, file=REQUEST_BODY,
+                                                               line=line_of(issue.pointer))
+              for issue in exc.errors]
+    return ValidationFailed(exc.detail, errors=placed)
