@@ -52,6 +52,19 @@ class VimChoice:
 
 
 @dataclass(frozen=True)
+class FlavourRequest:
+    """A VM size the package asks for: created on each chosen VIM whose driver can create
+    flavours (``ram`` in MB, ``disk`` in GB); ``at`` says where the package defines it (an Issue
+    whose message is unused)."""
+
+    name: str
+    vcpus: int
+    ram: int
+    disk: int
+    at: Issue | None = None
+
+
+@dataclass(frozen=True)
 class Package:
     """A package that passed every check of its format.
 
@@ -59,6 +72,7 @@ class Package:
     (``describe`` says it in messages, e.g. ``Package 'x' (vendor 'y', version '1')``).
     ``images``: every image it asks for; a request with a file is read from ``members``; a link
     with a declared ``digest`` is downloaded once and verified before it reaches any VIM.
+    ``flavours``: the VM sizes it asks for (see :class:`FlavourRequest`).
     ``native``: the format's own reading, for its hooks.
     """
 
@@ -72,6 +86,7 @@ class Package:
     members: Members
     vims: VimChoice = VimChoice()
     warnings: tuple[Issue, ...] = ()
+    flavours: tuple[FlavourRequest, ...] = ()
     native: Any = None
 
 

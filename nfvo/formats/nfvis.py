@@ -12,6 +12,7 @@ import contextlib
 import functools
 import gzip
 import io
+import math
 import posixpath
 import tarfile
 from collections.abc import Iterator, Mapping
@@ -22,11 +23,11 @@ from nfvo.domain.archive import ArchiveLimits, PackageArchive
 from nfvo.domain.images import ImageConfig, ImageRequest
 from nfvo.domain.nfvis import day0
 from nfvo.domain.nfvis.manifest import MANIFEST, check_digests
-from nfvo.domain.nfvis.model import IMAGE_EXTENSIONS
+from nfvo.domain.nfvis.model import IMAGE_EXTENSIONS, ImageProperties
 from nfvo.domain.nfvis.package import NfvisPackage, nfvis_kind, read_package
 from nfvo.domain.nfvis.properties import IMAGE_PROPERTIES
 from nfvo.errors import Issue, ValidationFailed
-from nfvo.formats.base import Day0, Package, PackageFormat, Record
+from nfvo.formats.base import Day0, FlavourRequest, Package, PackageFormat, Record
 from nfvo.streams import VerifyingReader
 
 #: how far into a package detection looks for image_properties.xml (members, decompressed bytes)
@@ -86,7 +87,7 @@ class NfvisFormat(PackageFormat):
                           describe=f"NFVIS package {props.name!r} version {props.version!r}",
                           name=props.name, vendor=props.vendor or "", version=props.version,
                           images=_images(package, archive), members=_Verified(archive, package),
-                          warnings=package.warnings, native=package)
+                          warnings=package.warnings, flavours=_flavours(props), native=package)
 
     def summary(self, package: Package) -> list[str]:
         native: NfvisPackage = package.native
@@ -108,14 +109,16 @@ class NfvisFormat(PackageFormat):
         props = native.properties
         root = image_names.get("root_image") or [package.images[0].config.name]
         ephemeral = {r.key: image_names.get(r.key, [r.config.name]) for r in package.images[1:]}
+        flavours = {f.at.pointer: f for f in _flavours(props)}
         profiles = sorted(props.profiles, key=lambda p: p.name != props.default_profile)
         return {
             "name": props.name, "vendor": props.vendor or "", "version": props.version,
             "type": (props.vnf_type or "other").lower(), "endpoint": "generic",
             "vdu": [{"name": props.name, "vm_image": list(root), "scale_in_out": 1, "vimInstanceName": [],
                      "metadata": [{"key": key, "value": names[0]} for key, names in ephemeral.items()]}],
-            "deployment_flavour": [{"flavour_key": p.name, "vcpus": p.vcpus, "ram": p.memory_mb,
-                                    "disk": (p.root_disk_mb or 0) // 1024} for p in profiles],
+            "deployment_flavour": [{"flavour_key": flavours[p.pointer].name, "vcpus": flavours[p.pointer].vcpus,
+                                    "ram": flavours[p.pointer].ram, "disk": flavours[p.pointer].disk}
+                                   for p in profiles],
             "configurations": {"name": "day0", "configurationParameters": [
                 {"confKey": c.name, "value": c.default or ""} for c in props.custom_properties if not c.secret]},
         }
@@ -132,6 +135,16 @@ class NfvisFormat(PackageFormat):
         return Record(meta={"format": self.name, "vnfType": props.vnf_type, "defaultProfile": props.default_profile,
                             "profiles": [p.to_dict() for p in props.profiles],
                             "bootstrapFiles": sorted(native.bootstrap_texts), "nocloud": props.nocloud})
+
+
+def _flavours(props: ImageProperties) -> tuple[FlavourRequest, ...]:
+    """A flavour per profile, named ``<name>-<version>-<profile>``; a size the profile leaves out is
+    the package's minimum (vcpu_min, memory_mb_min, root_disk_gb_min)."""
+    return tuple(FlavourRequest(
+        name=f"{props.name}-{props.version}-{p.name}", vcpus=p.vcpus or props.vcpu.minimum or 1,
+        ram=p.memory_mb or props.memory_mb.minimum or 0,
+        disk=math.ceil(p.root_disk_mb / 1024) if p.root_disk_mb else props.root_disk_gb.minimum or 0,
+        at=Issue("", props.file, p.line, p.pointer)) for p in props.profiles)
 
 
 def _images(package: NfvisPackage, archive: PackageArchive) -> tuple[ImageRequest, ...]:

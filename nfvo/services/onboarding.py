@@ -32,6 +32,7 @@ from nfvo.formats.base import Checkout, Fetchers, Files, Package, PackageFormat
 from nfvo.services import job_runs
 from nfvo.services.context import Context
 from nfvo.services.etsi_packages import vim_selection
+from nfvo.services.flavours import create_flavours
 from nfvo.services.image_placement import Resolved, owned_at_commit, place
 from nfvo.services.job_runs import Attempt, RetryLater, Superseded
 
@@ -101,6 +102,8 @@ def _onboard(ctx: Context, job: Job, work: Path, attempt: Attempt) -> None:
         job_runs.progress(ctx, attempt, "resolving images", 30)
         resolved = place(ctx, package, plan, attempt, work)
         warnings += tuple(r.note for r in resolved if r.note)  # how images travelled: not validation, never strict
+        targets = {v.id: v for chosen in plan.values() for v in chosen} or {v.id: v for v in vims}
+        warnings += tuple(create_flavours(ctx, package, targets.values()))  # what a VIM cannot hold: never strict
         names: dict[str, list[str]] = {}
         for r in resolved:
             names.setdefault(r.request.key, [])

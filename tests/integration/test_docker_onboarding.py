@@ -11,6 +11,9 @@ import pytest
 from tests.backends.docker import BASE as DOCKER_BASE
 from tests.backends.docker import busybox_image, docker_engine  # noqa: F401  (docker_engine is a fixture)
 from tests.integration.harness import assert_problem, embedded_nfvo, example_files, make_tar
+from tests.integration.test_nfvis import post, renamed
+from tests.integration.test_vnfpkgm import create, put_content, vim_images, wait_onboarding
+from tests.unit.domain.nfvis import samples
 
 pytestmark = pytest.mark.integration
 
@@ -178,3 +181,21 @@ def test_a_vim_that_cannot_fetch_registry_links_is_refused_before_any_upload(nfv
                           422, "image-resolution-failed")
     [error] = body["errors"]
     assert error["pointer"] == "/image/link" and "cannot fetch docker:// links" in error["message"]
+
+
+def test_an_nfvis_vm_package_is_refused_by_a_docker_vim_and_routed_around_it(nfvo, docker_vim, tmp_path):
+    """A VM disk is no Docker image: a project whose VIMs include a Docker engine refuses an NFVIS
+    package sent to all its VIMs (naming the VIM, leaving no image on the others); through SOL005,
+    userDefinedData vimTypes sends it to the VM VIMs only."""
+    files = renamed(samples.router(), "nfvis-on-docker")
+    path = samples.write_tar(tmp_path / "nfvis.tar.gz", files)
+    before = {i["name"] for i in vim_images(nfvo)}
+    body = assert_problem(post(nfvo, path), 422, "vim-unsupported")
+    assert "docker-it" in body["detail"] and "not an image tarball" in body["detail"]
+    assert {i["name"] for i in vim_images(nfvo)} == before  # nothing left on the local VIM
+
+    package_id = create(nfvo, {"vimTypes": ["local"]})["id"]
+    assert put_content(nfvo, package_id, path).status_code == 202
+    info = wait_onboarding(nfvo, package_id)
+    assert info["onboardingState"] == "ONBOARDED", info
+    assert "nfvis-on-docker-17.3.1" in {i["name"] for i in vim_images(nfvo)}

@@ -49,7 +49,15 @@ def test_a_router_package_onboards_through_the_open_baton_api(nfvo, tmp_path):
     vnfd = answer.json()
     assert (vnfd["name"], vnfd["vendor"], vnfd["version"]) == ("edge-router", "Example Networks", "17.3.1")
     assert vnfd["vdu"][0]["vm_image"] == ["edge-router-17.3.1"]
-    assert [f["flavour_key"] for f in vnfd["deployment_flavour"]] == ["small", "medium"]
+    assert [f["flavour_key"] for f in vnfd["deployment_flavour"]] == ["edge-router-17.3.1-small",
+                                                                      "edge-router-17.3.1-medium"]
+    # the local VIM can create flavours: one per profile, as the VNFD names them
+    local = next(v for v in nfvo.api.get("/api/v1/datacenters").json() if v["name"] == "local")
+    flavours = nfvo.api.get(f"/api/v1/datacenters/{local['id']}/refresh").json()["flavours"]
+    assert {"id": "edge-router-17.3.1-small", "flavour_key": "edge-router-17.3.1-small", "vcpus": 2, "ram": 4096,
+            "disk": 8} in flavours
+    assert "edge-router-17.3.1-medium" in {f["flavour_key"] for f in flavours}
+    assert "warnings" not in vnfd
     [image] = [i for i in vim_images(nfvo) if i["name"] == "edge-router-17.3.1"]
     assert image["sha256"] == hashlib.sha256(files["router.qcow2"]).hexdigest()
 

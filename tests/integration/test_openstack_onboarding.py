@@ -14,6 +14,8 @@ import requests
 from tests.backends.openstack import OpenStackCloud, openstack_fixture
 from tests.integration.harness import assert_problem, embedded_nfvo, example_files, make_tar
 from tests.integration.servers import serve_http
+from tests.integration.test_nfvis import post, renamed
+from tests.unit.domain.nfvis import samples
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.filterwarnings("ignore::PendingDeprecationWarning:openstack")]
@@ -189,4 +191,27 @@ def test_image_link_is_imported_by_glance_itself(nfvo, vim, glance, run, tmp_pat
     [on_glance] = glance.named(image_name)
     assert on_glance["status"] == "active" and on_glance["os_hash_value"] == hashlib.sha512(data).hexdigest()
     assert nfvo.api.delete(f"/api/v1/vnf-packages/{package_id}").status_code == 204
+    assert glance.named(image_name) == []
+
+
+def test_an_nfvis_package_onboards_onto_glance_and_its_profiles_are_reported(nfvo, vim, glance, run, tmp_path):
+    """The root disk streamed to Glance and verified against package.mf; Glance (no Nova here) cannot
+    hold flavours, so the answer warns with the flavours to create; the local VIM got them."""
+    registered, _ = vim
+    files = renamed(samples.router(), f"nfvis-os-{run}")
+    files["router.qcow2"] = samples.qcow2(os.urandom(64 * 1024))  # bytes no other test has
+    types = {"router.qcow2": "root_image", "image_properties.xml": "image_properties",
+             "iosxe_config.txt": "bootstrap_file_1"}
+    files["package.mf"] = samples.manifest({k: v for k, v in files.items() if k != "package.mf"}, types)
+    answer = post(nfvo, samples.write_tar(tmp_path / "nfvis.tar.gz", files))
+    assert answer.status_code == 200, answer.text
+    vnfd = answer.json()
+    image_name = f"nfvis-os-{run}-17.3.1"
+    [on_glance] = glance.named(image_name)
+    assert on_glance["disk_format"] == "qcow2" and on_glance["status"] == "active"
+    assert on_glance["nfvo_sha256"] == hashlib.sha256(files["router.qcow2"]).hexdigest()
+    [warning] = [w for w in vnfd["warnings"] if "cannot create flavours" in w["message"]]
+    assert registered["name"] in warning["message"] and f"nfvis-os-{run}-17.3.1-small" in warning["message"]
+    assert (warning["file"], warning["severity"]) == ("image_properties.xml", "warning")
+    assert nfvo.api.delete(f"/api/v1/vnf-packages/{vnfd['vnfPackageLocation']}").status_code == 204
     assert glance.named(image_name) == []

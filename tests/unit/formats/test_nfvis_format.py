@@ -62,6 +62,19 @@ def test_the_vnfd_has_a_flavour_per_profile_the_default_first(tmp_path):
     assert (vnfd["name"], vnfd["vendor"], vnfd["version"], vnfd["type"]) == (
         "edge-router", "Example Networks", "17.3.1", "router")
     assert vnfd["vdu"][0]["vm_image"] == ["edge-router-17.3.1"]
-    assert [f["flavour_key"] for f in vnfd["deployment_flavour"]] == ["small", "medium"]
+    assert vnfd["deployment_flavour"] == [
+        {"flavour_key": "edge-router-17.3.1-small", "vcpus": 2, "ram": 4096, "disk": 8},
+        {"flavour_key": "edge-router-17.3.1-medium", "vcpus": 4, "ram": 8192, "disk": 16}]
     assert {p["confKey"] for p in vnfd["configurations"]["configurationParameters"]} >= {"HOSTNAME", "SITE_ID"}
     assert "SSH_PASSWORD" not in str(vnfd)
+
+
+def test_each_profile_is_a_flavour_request_at_its_line(tmp_path):
+    path = samples.write_tar(tmp_path / "router.tar.gz", samples.router())
+    fmt = registry.get("nfvis")
+    with fmt.open(path, limits=ArchiveLimits(), display_name=path.name, work=tmp_path, strict=False) as package:
+        flavours = package.flavours
+    assert [(f.name, f.vcpus, f.ram, f.disk) for f in flavours] == [
+        ("edge-router-17.3.1-small", 2, 4096, 8), ("edge-router-17.3.1-medium", 4, 8192, 16)]
+    assert flavours[0].at.file == "image_properties.xml" and flavours[0].at.line == 25
+    assert flavours[1].at.pointer == "/image_properties/profiles/profile[2]"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import tarfile
 from pathlib import Path
 
@@ -196,6 +197,17 @@ write_files:
 """
 
 ROOT_IMAGE = b"QFI\xfb" + b"\0" * 508  # a qcow2 magic, then nothing: the contents do not matter here
+
+
+def qcow2(data: bytes) -> bytes:
+    """``data`` behind a qcow2 version 3 header (no L1 table, no backing file, clusters of 64 KiB,
+    virtual size len(data)): enough for an image service that inspects what it is given."""
+    magic, version, cluster_bits, header_length = b"QFI\xfb", 3, 16, 104
+    header = struct.pack(">4sI", magic, version) + struct.pack(">QI", 0, 0)  # backing file offset, size
+    header += struct.pack(">IQ", cluster_bits, len(data))  # cluster bits, virtual size
+    header += struct.pack(">IIQQIIQ", 0, 0, 0, 0, 0, 0, 0)  # crypt, L1 size/offset, refcounts, snapshots
+    header += struct.pack(">QQQII", 0, 0, 0, 4, header_length)  # feature bits, refcount order, length
+    return header.ljust(1 << cluster_bits, b"\0") + data
 
 
 def manifest(files: dict[str, bytes], types: dict[str, str], *, sha1: bool = False) -> bytes:
