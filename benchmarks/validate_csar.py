@@ -30,7 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nfvo.domain.csar import CsarArchive, read_csar  # noqa: E402
+from nfvo.domain.csar import read_csar  # noqa: E402
+from nfvo.domain.csar_zip import CsarArchive  # noqa: E402
 
 SOL001 = ("etsi_nfv_sol001_common_types.yaml", "etsi_nfv_sol001_vnfd_types.yaml")
 HEADER = "tosca_definitions_version: tosca_simple_yaml_1_2\n\nimports:\n" + "".join(f"  - {f}\n" for f in SOL001)

@@ -25,7 +25,7 @@ from nfvo.api.problems import PROBLEM_JSON, problem_response
 from nfvo.api.schemas import ProblemOut, ValidationQuery
 from nfvo.api.security import READ_METHODS, VNFPKGM_SECURITY, authenticate_basic, ctx
 from nfvo.domain.archive import ArchiveLimits
-from nfvo.domain.csar import CsarArchive
+from nfvo.domain.csar_zip import CsarArchive
 from nfvo.domain.sol013 import RangeError, byte_range, parse_filter, parse_selection
 from nfvo.errors import BadRequest, Forbidden, NotAcceptable, RangeNotSatisfiable, Unauthenticated
 from nfvo.services import auth, etsi_packages

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from nfvo.domain.archive import ArchiveLimits
-from nfvo.domain.csar import TOSCA_META, CsarArchive, CsarPackage, build_csar, is_zip, read_csar
+from nfvo.domain.csar import TOSCA_META, CsarPackage, build_csar, read_csar
+from nfvo.domain.csar_zip import CsarArchive, is_zip
 from nfvo.formats.base import Fetchers, Files, Package, PackageFormat, Record
 
 #: the name an inner CSAR (of a signed zip, security option 2) is kept under, beside the package

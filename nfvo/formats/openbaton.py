@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nfvo.domain import openbaton
 from nfvo.domain.archive import ArchiveLimits, PackageArchive
-from nfvo.domain.csar import is_zip
+from nfvo.domain.csar_zip import is_zip
 from nfvo.errors import Issue, ValidationFailed
 from nfvo.formats.base import Fetchers, Files, Package, PackageFormat, Record, VimChoice
 

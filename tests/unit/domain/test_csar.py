@@ -9,7 +9,8 @@ import zlib
 import pytest
 
 from nfvo.domain.archive import ArchiveLimits
-from nfvo.domain.csar import CsarArchive, build_csar, is_zip, read_csar
+from nfvo.domain.csar import build_csar, read_csar
+from nfvo.domain.csar_zip import CsarArchive, is_zip
 from nfvo.errors import UnsafeArchive, ValidationFailed
 from tests import bombs
 from tests import csar_builder as cb

@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 import pytest
 
-from nfvo.domain.csar import CsarArchive, read_csar
+from nfvo.domain.csar import read_csar
+from nfvo.domain.csar_zip import CsarArchive
 from nfvo.errors import ValidationFailed
 from tests import csar_builder as cb
 
