@@ -2,7 +2,9 @@
 
 Layout: ``Metadata.yaml`` at the root (any case), exactly one ``*.json`` VNFD at the root,
 an optional flat ``scripts/`` and an optional flat ``images/``.  macOS ``._*`` companion
-files are ignored, as Open Baton did; any other extra file is ignored too.
+files are ignored, as Open Baton did; any other extra file is ignored too.  The image rules
+below are :mod:`nfvo.domain.openbaton_images`'s; scalar values are read as
+:mod:`nfvo.domain.openbaton_values` says.
 
 Every finding is an error (the package is refused) or a warning (kept and shown; an error
 under strict validation).  Every Open Baton release read Metadata.yaml into a map and
@@ -50,18 +52,18 @@ import difflib
 import functools
 import json
 import posixpath
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
 
 import jsonschema
 
 from nfvo.domain import findings
-from nfvo.domain.archive import PackageArchive, normalise_member_name
-from nfvo.domain.images import UPLOAD_VALUES, ImageConfig, ImageRequest, upload_value
+from nfvo.domain import openbaton_values as values
+from nfvo.domain.archive import PackageArchive
+from nfvo.domain.images import ImageRequest
+from nfvo.domain.openbaton_images import legacy_image, repository_images
 from nfvo.domain.sources import SourceDoc, child_pointer, load_json, load_yaml
 from nfvo.errors import Issue, ValidationFailed
 
@@ -244,33 +246,33 @@ def _read_metadata(doc: SourceDoc, layout: _Layout, issues: list[Issue]) -> Meta
         if key in data and alias in data:
             issues.append(doc.issue(f"/{alias}", f"'{key}' and '{alias}' mean the same: give only one"))
         chosen[key] = key if key in data or alias not in data else alias
-    nfvo_version = _version(doc, f"/{chosen['nfvo_version']}")
+    nfvo_version = values.version(doc, f"/{chosen['nfvo_version']}")
     issues.extend(_required_issues(doc, chosen, nfvo_version))
-    vim_types = _texts(data.get(chosen["vim_types"]))
+    vim_types = values.texts(data.get(chosen["vim_types"]))
 
     if "image" in data and "images" in data:
         issues.append(doc.issue("/images", "give either 'images' or the deprecated 'image', not both"))
     if "image-config" in data and "image" not in data:
         issues.append(doc.issue("/image-config", "'image-config' is only used together with 'image'"))
     if "images" in data:
-        images = _repository_images(doc, layout, vim_types, issues)
+        images = repository_images(doc, layout.image_files, vim_types, issues)
     else:
-        legacy = _legacy_image(doc, layout, vim_types, issues) if "image" in data else None
+        legacy = legacy_image(doc, layout.image_files, vim_types, issues) if "image" in data else None
         images = (legacy,) if legacy else ()
 
     return Metadata(
-        name=_text(data.get("name")) or "",
-        vendor=_text(data.get(chosen["vendor"])) or "",
-        version=_version(doc, "/version") or "1.0",
+        name=values.text(data.get("name")) or "",
+        vendor=values.text(data.get(chosen["vendor"])) or "",
+        version=values.version(doc, "/version") or "1.0",
         nfvo_version=nfvo_version,
         vim_types=vim_types,
-        description=_text(data.get("description")),
-        scripts_link=_text(data.get("scripts-link")),
+        description=values.text(data.get("description")),
+        scripts_link=values.text(data.get("scripts-link")),
         images=images,
-        tag=_text(data.get("tag")),
-        os_id=_text(data.get("os-id")),
-        os_version=_version(doc, "/os-version"),
-        os_architecture=_text(data.get("os-architecture")),
+        tag=values.text(data.get("tag")),
+        os_id=values.text(data.get("os-id")),
+        os_version=values.version(doc, "/os-version"),
+        os_architecture=values.text(data.get("os-architecture")),
         raw=data,
     )
 
@@ -293,125 +295,6 @@ def _required_issues(doc: SourceDoc, chosen: dict[str, str], nfvo_version: str |
 
 def _is_openbaton_4(nfvo_version: str | None) -> bool:
     return nfvo_version is not None and nfvo_version.strip().split(".")[0] == "4"
-
-
-def _legacy_image(doc: SourceDoc, layout: _Layout, vim_types: tuple[str, ...],
-                  issues: list[Issue]) -> ImageRequest | None:
-    image = doc.data["image"]
-    if not isinstance(image, dict):
-        return None
-    upload = upload_value(image.get("upload"))
-    if "upload" in image and upload is None:
-        issues.append(doc.issue("/image/upload", f"upload must be one of {', '.join(UPLOAD_VALUES)} "
-                                                 f"(got {image['upload']!r})"))
-    ids, names = _texts(image.get("ids")), _texts(image.get("names"))
-    link = _link(doc, "/image/link", image.get("link"), issues)
-    issues.extend(_pull_issues(doc, "/image/link", "image.link", image.get("link"), vim_types))
-    file = None
-    if isinstance(image.get("file"), str):
-        file, _ = normalise_member_name(image["file"])
-        if file not in layout.image_files:
-            issues.append(doc.issue("/image/file", f"'{image['file']}' is not a file in the "
-                                                   "package's images/ folder"))
-        if link:
-            issues.append(doc.issue("/image", "give either image.link or image.file, not both"))
-    elif upload in ("true", "check") and not link:
-        if len(layout.image_files) == 1:
-            file = layout.image_files[0]
-        else:
-            several = (f" (images/ holds {len(layout.image_files)} files)"
-                       if layout.image_files else "")
-            issues.append(doc.issue("/image", f"upload '{upload}' needs image.link or image.file "
-                                              f"to upload from{several}"))
-    if upload in ("false", "check") and not ids and not names:
-        issues.append(doc.issue("/image", f"upload '{upload}' needs image.ids or image.names "
-                                          "to look the image up on the VIM"))
-    config = _legacy_config(doc, upload, issues)
-    if upload is None:
-        return None
-    return ImageRequest(key="image", upload=upload, ids=ids, names=names, link=link, file=file,
-                        config=config, source_line=doc.line_of("/image"))
-
-
-def _legacy_config(doc: SourceDoc, upload: str | None, issues: list[Issue]) -> ImageConfig | None:
-    config = doc.data.get("image-config")
-    may_upload = upload in ("true", "check")
-    if config is None and "image-config" not in doc.data:
-        if may_upload:
-            issues.append(doc.issue("/image-config", f"'image-config' is required when upload "
-                                                     f"is '{upload}'"))
-        return None
-    if not isinstance(config, dict):
-        return None
-    if may_upload:
-        for key in ("name", "diskFormat", "containerFormat"):
-            if key not in config:
-                issues.append(doc.issue(f"/image-config/{key}",
-                                        f"'{key}' is required when upload is '{upload}'"))
-    return _image_config(config.get("name"), config)
-
-
-def _repository_images(doc: SourceDoc, layout: _Layout, vim_types: tuple[str, ...],
-                       issues: list[Issue]) -> tuple[ImageRequest, ...]:
-    images = doc.data["images"]
-    if not isinstance(images, dict):
-        return ()
-    if not images:
-        issues.append(doc.issue("/images", "'images' must name at least one image"))
-    requests = []
-    for name, entry in images.items():
-        pointer = child_pointer("/images", name)
-        from_key = not (isinstance(entry, dict) and (entry.get("url") or "file" in entry))
-        if name in ("", ".", "..") or (from_key and ("/" in name or "\\" in name)):
-            issues.append(doc.issue(pointer, f"image name {name!r} cannot be a file name in images/"))
-            continue
-        if not isinstance(entry, dict):
-            if entry is None:
-                issues.append(doc.issue(pointer, f"image '{name}' needs diskFormat and containerFormat"))
-            continue
-        url = _link(doc, f"{pointer}/url", entry.get("url") or None, issues)
-        issues.extend(_pull_issues(doc, f"{pointer}/url", "url", entry.get("url"), vim_types))
-        file = _repository_file(doc, layout, name, entry, issues)
-        requests.append(ImageRequest(key=name, upload="check", names=(name,), link=url, file=file,
-                                     config=_image_config(name, entry),
-                                     source_line=doc.line_of(pointer), pointer=pointer))
-    return tuple(requests)
-
-
-def _repository_file(doc: SourceDoc, layout: _Layout, name: str, entry: dict,
-                     issues: list[Issue]) -> str | None:
-    """The package file of an ``images:`` entry: the one ``file`` names, else ``images/<name>``."""
-    pointer = child_pointer("/images", name)
-    if entry.get("url"):
-        if "file" in entry:
-            issues.append(doc.issue(pointer, f"image '{name}': give either url or file, not both"))
-        return None
-    if "file" not in entry:
-        file = f"images/{name}"
-        if file not in layout.image_files:
-            issues.append(doc.issue(pointer, f"image '{name}' has no url and the package has no file {file}"))
-        return file
-    if not isinstance(entry["file"], str):
-        return None  # reported by the schema
-    file, _ = normalise_member_name(entry["file"])
-    if file not in layout.image_files:
-        issues.append(doc.issue(f"{pointer}/file", f"'{entry['file']}' is not a file in the package's "
-                                                   "images/ folder"))
-        return None
-    return file
-
-
-def _image_config(name: Any, config: dict) -> ImageConfig | None:
-    """The ImageConfig, or None when a part is missing or invalid (already reported)."""
-    disk, container = config.get("diskFormat"), config.get("containerFormat")
-    counts = [_count(config.get(key, 0)) for key in ("minCPU", "minDisk", "minRam")]
-    public = _flag(config.get("isPublic", False))
-    if not all(isinstance(v, str) and v for v in (name, disk, container)):
-        return None
-    if None in counts or public is None:
-        return None
-    return ImageConfig(name=name, disk_format=disk.lower(), container_format=container.lower(),
-                       min_cpu=counts[0], min_disk=counts[1], min_ram=counts[2], is_public=public)
 
 
 # VNFD ---------------------------------------------------------------------------------
@@ -499,104 +382,6 @@ def _check_link_references(doc: SourceDoc, vdu: dict, pointer: str, link_names: 
 def _needs_image(value: Any) -> bool:
     return value is None or (isinstance(value, list)
                              and all(isinstance(v, str) and not v.strip() for v in value))
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _texts(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    return ()
-
-
-def _version(doc: SourceDoc, pointer: str) -> str | None:
-    value = doc.data.get(pointer[1:])
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        # As written: YAML 1.1 would turn "1.10" into 1.1.
-        return doc.texts.get(pointer, str(value))
-    return None
-
-
-def _count(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value if value >= 0 else None
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    return None
-
-
-def _flag(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return None
-
-
-_REGISTRY_REFERENCE = re.compile(r"^docker://[A-Za-z0-9][A-Za-z0-9._:/@\[\]-]*$")
-# A bare Docker reference, as github.com/distribution/reference reads one (sha256 digests only):
-# [domain[:port]/]path-component[/path-component...][:tag][@sha256:<64 hex>]
-_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_DOMAIN_PART = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-_DOCKER_REFERENCE = re.compile(
-    rf"(?:(?P<domain>{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?)/)?"
-    rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
-    r"(?::\w[\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?", re.ASCII)
-
-
-def _is_docker_reference(value: Any) -> bool:
-    """Whether ``value`` is a bare Docker image reference (``mongo:latest``, ``acme/fw:1.2``)."""
-    if not isinstance(value, str) or len(value) > 255:
-        return False
-    match = _DOCKER_REFERENCE.fullmatch(value)
-    if not match:
-        return False
-    # Docker reads the first component as a registry only with a '.' or ':' (or as localhost);
-    # otherwise it is a path component, which is lower case.
-    domain = match["domain"]
-    return domain is None or domain == domain.lower() or "." in domain or ":" in domain
-
-
-def _link(doc: SourceDoc, pointer: str, value: Any, issues: list[Issue]) -> str | None:
-    """An http(s) URL, or a registry reference for VIMs that pull images themselves: a
-    ``docker://`` link (``docker://host:port/repo:tag``, ``docker://busybox:1.36``,
-    ``...@sha256:<digest>``) or a bare Docker reference, returned as ``docker://<reference>``."""
-    if not isinstance(value, str) or not value:
-        return None
-    if value.lower().startswith("docker://"):
-        if _REGISTRY_REFERENCE.match(value):
-            return value
-        issues.append(doc.issue(pointer, f"'{value}' is not a docker://registry/repository[:tag] reference"))
-        return None
-    if _is_docker_reference(value):
-        return f"docker://{value}"
-    try:
-        parts = urlsplit(value)
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:  # e.g. "http://[x": an unclosed IPv6 literal
-        valid = False
-    if not valid:
-        issues.append(doc.issue(pointer, f"'{value}' is not an http or https URL" if "://" in value else
-                                f"'{value}' is neither an http or https URL nor a Docker image reference"))
-        return None
-    return value
-
-
-def _pull_issues(doc: SourceDoc, pointer: str, field: str, value: Any, vim_types: tuple[str, ...]) -> list[Issue]:
-    """An error when ``value`` is a bare Docker reference and a VIM type is not docker: only a
-    Docker VIM pulls such an image (no vim_types: nothing to check)."""
-    others = [t for t in vim_types if t.lower() != "docker"]
-    if not others or not _is_docker_reference(value):
-        return []
-    kinds = ", ".join(f"'{t}'" for t in others)
-    return [doc.issue(pointer, f"{field} '{value}' is a Docker image reference; "
-                               f"VIM type{'s' if len(others) > 1 else ''} {kinds} cannot use it")]
 
 
 # JSON Schema --------------------------------------------------------------------------
