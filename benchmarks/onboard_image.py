@@ -8,15 +8,22 @@ for the tests) with NFVO_HOME on the same disk as the reference copy, then print
   ``ratio = cp seconds / onboarding seconds``. Onboarding must receive the bytes and write the
   image once onto the VIM, so a ratio near 0.5 means no extra copies.
 
-Usage: python benchmarks/onboard_image.py [--size-mib 1024] [--keep]
+Usage: python benchmarks/onboard_image.py [--size-mib 1024] [--keep] [--profile DIR]
 Targets: peak RSS under 200 MB whatever the size; ratio at least 0.5.
+
+``--profile DIR`` samples the API and worker processes with py-spy (not a dependency of nfvo:
+``pip install py-spy`` anywhere on PATH) during each onboarding, writes the collapsed stacks to
+DIR/<onboarding>-<process>.txt and prints where each process spent its busy samples.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -89,10 +96,68 @@ def timed_upload(api, path: Path) -> float:
     return elapsed
 
 
+@contextlib.contextmanager
+def profiled(name: str, pids: dict[str, int], out: Path | None):
+    """py-spy records each process of ``pids`` (label -> pid) while the block runs, when ``out`` is set."""
+    if out is None:
+        yield
+        return
+    spy = shutil.which("py-spy")
+    if spy is None:
+        raise SystemExit("--profile needs py-spy on PATH: pip install py-spy")
+    out.mkdir(parents=True, exist_ok=True)
+    recorders = {label: subprocess.Popen([spy, "record", "--pid", str(pid), "--subprocesses", "--threads",
+                                          "--rate", "250", "--format", "raw", "--output",
+                                          str(out / f"{name}-{label}.txt")],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                 for label, pid in pids.items()}
+    time.sleep(1.5)  # attached
+    try:
+        yield
+    finally:
+        for label, recorder in recorders.items():
+            recorder.send_signal(signal.SIGINT)
+            _, err = recorder.communicate(timeout=120)
+            if recorder.returncode not in (0, -signal.SIGINT):
+                print(f"py-spy on {label}: {err.decode(errors='replace')[-500:]}")
+        for label in pids:
+            summarise(out / f"{name}-{label}.txt", f"{name}, {label}")
+
+
+#: where a sampled thread is waiting, not working (py-spy cannot tell these from work)
+WAITING = ("Condition.wait ", "EpollSelector.select ", "_epoll.poll ", "Connection.wait ", "select ",
+           "Event.wait ", "Thread.join ", "SocketIO.readinto ", "sleep ")
+
+
+def summarise(path: Path, title: str, top: int = 10) -> None:
+    """The functions where a process's working samples ended (self time), largest first; samples of
+    threads that wait (WAITING) are counted apart."""
+    leaves: collections.Counter[str] = collections.Counter()
+    waiting = 0
+    if not path.exists():
+        print(f"{title}: no samples")
+        return
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not (stack and count.isdigit()):
+            continue
+        leaf = stack.split(";")[-1].strip()
+        if leaf.startswith(WAITING):
+            waiting += int(count)
+        else:
+            leaves[leaf] += int(count)
+    total = sum(leaves.values()) or 1
+    print(f"\n{title}: {total} working samples at 250 Hz ({total / 250:.2f} s of thread time; {waiting} more "
+          "waiting), by the function they ended in")
+    for frame, count in leaves.most_common(top):
+        print(f"  {100 * count / total:5.1f} %  {frame[:110]}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--profile", type=Path, help="sample the processes with py-spy; stacks go here")
     args = parser.parse_args()
     size = args.size_mib * MiB
 
@@ -120,9 +185,12 @@ def main() -> int:
                 registered = node.api.post_json("/api/v1/datacenters", {"name": "bench", "type": "local",
                                                                          "authUrl": "local://bench"})
                 assert registered.status_code == 201, registered.text
-                file_seconds = timed_upload(node.api, with_image)
+                pids = {"api": node.server.popen.pid, "worker": worker.popen.pid}
+                with profiled("file", pids, args.profile):
+                    file_seconds = timed_upload(node.api, with_image)
                 linked = package(work, "bench-link", None, f"{url}/disk.img")
-                link_seconds = timed_upload(node.api, linked)
+                with profiled("link", pids, args.profile):
+                    link_seconds = timed_upload(node.api, linked)
                 api_rss, worker_rss = peak_rss(node.server.popen.pid), peak_rss(worker.popen.pid)
             finally:
                 node.stop()
