@@ -251,6 +251,16 @@ def vnf_packages_delete_other(c):
     return answer
 
 
+@op("vnf-packages.day0", write(409), missing="package-not-found", conflict="no-day0-files")
+def vnf_packages_day0(c):  # an Open Baton package: nothing to render, but only a writer gets that far
+    return c.api.post_json(f"/api/v1/vnf-packages/{c.home.package_vnfd['vnfPackageLocation']}/day0", {})
+
+
+@op("vnf-packages.day0-other", HIDDEN_WRITE, missing="package-not-found")
+def vnf_packages_day0_other(c):
+    return c.api.post_json(f"/api/v1/vnf-packages/{c.other.package_vnfd['vnfPackageLocation']}/day0", {})
+
+
 def _uploaded_in_home(c, answer) -> bool:
     package = answer.json().get("vnfPackageLocation") or answer.json()["id"]
     in_home = c.api.get(f"/api/v1/vnf-packages/{package}")
@@ -611,7 +621,8 @@ def test_every_v1_route_is_in_the_matrix(world):
     covered = {
         ("GET", "/api/v1/vnf-packages/"), ("POST", "/api/v1/vnf-packages/"),
         ("POST", "/api/v1/vnf-packages/marketdownload"), ("GET", "/api/v1/vnf-packages/{package_id}"),
-        ("DELETE", "/api/v1/vnf-packages/{package_id}"), ("GET", "/api/v1/jobs/{job_id}"),
+        ("DELETE", "/api/v1/vnf-packages/{package_id}"), ("POST", "/api/v1/vnf-packages/{package_id}/day0"),
+        ("GET", "/api/v1/jobs/{job_id}"),
         ("GET", "/api/v1/vnf-descriptors/"), ("POST", "/api/v1/vnf-descriptors/"),
         ("GET", "/api/v1/vnf-descriptors/{vnfd_id}"), ("PUT", "/api/v1/vnf-descriptors/{vnfd_id}"),
         ("DELETE", "/api/v1/vnf-descriptors/{vnfd_id}"),
