@@ -175,8 +175,7 @@ class VnfPackageDay0(MethodView):
             if request.headers.get("Accept", "").strip() else "application/json"
         if wanted is None:
             raise NotAcceptable(f"Accept application/json or {ISO_MEDIA_TYPE}")
-        document = json_document()
-        rendered = day0.render(ctx(), project_id(), package_id, document.data, document.lines)
+        rendered = day0.render(ctx(), project_id(), package_id, json_document())
         if wanted == ISO_MEDIA_TYPE:
             answer = Response(day0.config_drive(rendered), content_type=ISO_MEDIA_TYPE)
             answer.headers["Content-Disposition"] = 'attachment; filename="day0.iso"'

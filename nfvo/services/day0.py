@@ -8,27 +8,23 @@ import dataclasses
 import io
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from nfvo.domain.archive import ArchiveLimits
 from nfvo.domain.nfvis.iso import write_iso
+from nfvo.domain.sources import SourceDoc
 from nfvo.errors import NoDay0Files, ValidationFailed
 from nfvo.formats import registry
 from nfvo.formats.base import Day0, PackageFormat
 from nfvo.services import packages
 from nfvo.services.context import Context
 
-#: the file name problems give the request body (as :func:`nfvo.api.schemas.json_document` does)
-REQUEST_BODY = "request body"
 
-
-def render(ctx: Context, project_id: str, package_id: str, payload: Any,
-           lines: dict[str, int] | None = None) -> Day0:
+def render(ctx: Context, project_id: str, package_id: str, body: SourceDoc) -> Day0:
     """The day-0 files of one deployment of the package ``package_id`` of the project.
 
     PackageNotFound outside the project; NoDay0Files (409) when its format has no day-0 files or
-    the package has none; ValidationFailed (422) with every problem of ``payload``, each at its
-    JSON pointer and, given ``lines`` (pointer -> line of the request body), its line.
+    the package has none; ValidationFailed (422) with every problem of the payload ``body.data``,
+    each at its JSON pointer and the line of ``body`` it names (or its nearest parent's).
 
     The stored package is read again (a gzip tar is decompressed up to its last member)."""
     row = packages.get_package(ctx, project_id, package_id)
@@ -40,9 +36,9 @@ def render(ctx: Context, project_id: str, package_id: str, payload: Any,
         with fmt.open(stored, limits=ArchiveLimits.from_settings(ctx.settings),
                       display_name=row.filename or fmt.stored_as, work=Path(work), strict=False) as package:
             try:
-                rendered = fmt.day0(package, payload)
+                rendered = fmt.day0(package, body.data)
             except ValidationFailed as exc:
-                raise _in_request_body(exc, lines or {}) from None
+                raise _placed_in(exc, body) from None
     if rendered is None or not rendered.files:
         raise NoDay0Files(f"VNF package {package_id} has no day-0 files")
     return rendered
@@ -62,16 +58,12 @@ def config_drive(rendered: Day0) -> bytes:
     return out.getvalue()
 
 
-def _in_request_body(exc: ValidationFailed, lines: dict[str, int]) -> ValidationFailed:
-    """``exc`` with each payload problem placed in the request body, at the line of its pointer."""
-    def line_of(pointer: str | None) -> int | None:
-        while pointer is not None:
-            if pointer in lines:
-                return lines[pointer]
-            pointer = pointer.rsplit("/", 1)[0] if pointer else None
-        return None
+def _placed_in(exc: ValidationFailed, body: SourceDoc) -> ValidationFailed:
+    """``exc`` with each payload problem (one naming no file) placed in ``body`` at its pointer's line."""
+    def placed(issue):
+        if issue.file:
+            return issue
+        line = body.line_of(issue.pointer) if issue.pointer is not None else None
+        return dataclasses.replace(issue, file=body.file, line=line)
 
-    placed = [issue if issue.file else dataclasses.replace(issue, file=REQUEST_BODY,
-                                                               line=line_of(issue.pointer))
-              for issue in exc.errors]
-    return ValidationFailed(exc.detail, errors=placed)
+    return ValidationFailed(exc.detail, errors=[placed(issue) for issue in exc.errors])
