@@ -19,7 +19,7 @@ import re
 import shutil
 import tarfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Container, Iterable, Iterator
 from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -75,6 +75,20 @@ class ArchiveLimits:
         return cls(max_members=settings.max_archive_members, max_total_size=settings.max_package_size,
                    max_text_size=settings.max_descriptor_size, max_script_size=settings.max_script_size,
                    max_image_size=settings.max_image_size, max_artifact_size=settings.max_artifact_size)
+
+
+def under_a_file(names: Iterable[str], files: Container[str]) -> list[Issue]:
+    """An Issue for each of ``names`` whose path passes through one of ``files`` (a member that
+    is a file, not a folder), naming the nearest such file."""
+    issues = []
+    for name in names:
+        parent = posixpath.dirname(name)
+        while parent:
+            if parent in files:
+                issues.append(Issue(f"'{parent}' is a file, not a folder", file=name))
+                break
+            parent = posixpath.dirname(parent)
+    return issues
 
 
 def over_limit(name: str, kind: str, limit: int, *, read: bool = False) -> Issue:
@@ -421,13 +435,7 @@ class PackageArchive:
             self.members[name] = Member(name, size, info.isdir(), kind)
             if not info.isdir():
                 self._infos[name] = info
-        for name in self.members:
-            parent = posixpath.dirname(name)
-            while parent:
-                if parent in self._infos:
-                    issues.append(Issue(f"'{parent}' is a file, not a folder", file=name))
-                    break
-                parent = posixpath.dirname(parent)
+        issues.extend(under_a_file(self.members, self._infos))
 
     def _check_end(self) -> None:
         """After the last member only zero padding may follow; anything else is corruption."""

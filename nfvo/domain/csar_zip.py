@@ -8,7 +8,6 @@ import hashlib
 import io
 import os
 import pathlib
-import posixpath
 import stat
 import zipfile
 import zlib
@@ -31,6 +30,7 @@ from nfvo.domain.archive import (
     MemberWindow,
     normalise_member_name,
     over_limit,
+    under_a_file,
 )
 from nfvo.errors import Issue, NfvoError, UnsafeArchive, ValidationFailed
 from nfvo.streams import copy_hashed
@@ -278,13 +278,7 @@ class CsarArchive:
         for (start, size, name), (following, _, _) in zip(starts, starts[1:], strict=False):
             if start + size > following:
                 issues.append(Issue("its data overlaps another entry's", file=name))
-        for name in self.members:
-            parent = posixpath.dirname(name)
-            while parent:
-                if parent in self._infos:
-                    issues.append(Issue(f"'{parent}' is a file, not a folder", file=name))
-                    break
-                parent = posixpath.dirname(parent)
+        issues.extend(under_a_file(self.members, self._infos))
         if issues:
             count = len(issues)
             raise UnsafeArchive(f"{count} unsafe member{'s' if count != 1 else ''} in package {self.display_name}",
