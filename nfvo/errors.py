@@ -274,6 +274,12 @@ class ImageResolutionFailed(Unprocessable):
     slug, title = "image-resolution-failed", "Image could not be resolved"
 
 
+class ContentMismatch(Unprocessable):
+    """Bytes written to the content store do not have the SHA-256 (or size) they were announced with."""
+
+    slug, title = "content-mismatch", "Content does not match its digest"
+
+
 class ImageVerificationFailed(Unprocessable):
     """The VIM holds different bytes than nfvo streamed to it."""
 
@@ -328,6 +334,25 @@ class VimFailed(NfvoError):
 
 class VimUnavailable(NfvoError):
     status, slug, title = 503, "vim-unavailable", "The VIM cannot be reached"
+    retryable = True
+
+
+class StoreFailed(NfvoError):
+    """The content store answered with an error nfvo cannot attribute to the input."""
+
+    status, slug, title = 502, "store-failed", "The content store reported an error"
+
+
+class ContentMissing(StoreFailed):
+    """A blob nfvo recorded is not in the content store (removed behind nfvo's back)."""
+
+    slug, title = "content-missing", "Content missing from the store"
+
+
+class StoreUnavailable(NfvoError):
+    """The content store cannot be reached (connection refused, timeout, 5xx): try again later."""
+
+    status, slug, title = 503, "store-unavailable", "The content store cannot be reached"
     retryable = True
 
 
