@@ -35,14 +35,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
 import grp
 import hashlib
 import os
 import pwd
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -55,6 +53,17 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.backends.processes import (
+    clean_env,
+    file_lock,
+    free_ports,
+    kill_group,
+    new_run_dir,
+    remove_abandoned_runs,
+    spawn,
+    tail,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSTRAINTS = Path(__file__).with_name("openstack") / "constraints.txt"
@@ -177,7 +186,7 @@ class OpenStackCloud:
     def stop(self) -> None:
         """Kills the servers' process groups (TERM, then KILL) and removes the run directory.  Idempotent."""
         for process in self.processes:
-            _kill_group(process)
+            kill_group(process)
         self.processes.clear()
         if (self.base / "logs").is_dir():  # kept for a look after the session: .cache/openstack-logs
             shutil.rmtree(LAST_LOGS, ignore_errors=True)
@@ -254,25 +263,25 @@ def openstack_fixture(name: str | None = None) -> Callable:
 def start() -> OpenStackCloud:
     """Installs (once) and starts Keystone and Glance; raises OpenStackStartError."""
     ensure_venv()
-    with _file_lock(VENV.parent / "openstack-venv.lock"):
+    with file_lock(VENV.parent / "openstack-venv.lock"):
         _install_sqlite_hook()
     template = ensure_template()
-    _remove_abandoned_runs()
-    base = _new_run_dir()
+    remove_abandoned_runs(RUN_PREFIX)
+    base = new_run_dir(RUN_PREFIX)
     for _attempt in range(3):  # a free port may be taken between probing and binding
         at_start = [g.region for g in GLANCES if not g.on_demand]
-        keystone_port, *glance_ports = _free_ports(1 + len(at_start))
+        keystone_port, *glance_ports = free_ports(1 + len(at_start))
         cloud = OpenStackCloud(base, keystone_port, dict(zip(at_start, glance_ports, strict=True)))
         try:
             _launch(cloud, template)
             return cloud
         except _PortTaken:
             cloud.stop()
-            base = _new_run_dir()
+            base = new_run_dir(RUN_PREFIX)
         except OpenStackStartError as exc:
-            tail = cloud.log_tail()
+            logs = cloud.log_tail()
             cloud.stop()
-            raise OpenStackStartError(f"{exc}\n{tail}\n\n{HOW_TO_FIX}") from None
+            raise OpenStackStartError(f"{exc}\n{logs}\n\n{HOW_TO_FIX}") from None
     raise OpenStackStartError(f"no free loopback ports for Keystone and Glance.\n{HOW_TO_FIX}")
 
 
@@ -283,28 +292,10 @@ class _PortTaken(Exception):
 RUN_PREFIX = "nfvo-openstack-"
 
 
-def _new_run_dir() -> Path:
-    base = Path(tempfile.mkdtemp(prefix=RUN_PREFIX))
-    (base / "owner.pid").write_text(str(os.getpid()))
-    return base
-
-
-def _remove_abandoned_runs() -> None:
-    """Run directories of test processes that died without cleaning up (their servers died with them)."""
-    for run in Path(tempfile.gettempdir()).glob(RUN_PREFIX + "*"):
-        try:
-            owner = int((run / "owner.pid").read_text())
-            os.kill(owner, 0)
-        except ProcessLookupError:
-            shutil.rmtree(run, ignore_errors=True)
-        except (OSError, ValueError):
-            pass
-
-
 def ensure_venv() -> None:
     """Creates or repairs the OpenStack venv; reused while it holds the pinned versions."""
     VENV.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock(VENV.parent / "openstack-venv.lock"):
+    with file_lock(VENV.parent / "openstack-venv.lock"):
         problem = _venv_problem()
         if problem is None:
             return
@@ -327,7 +318,7 @@ def ensure_venv() -> None:
                     shutil.rmtree(VENV, ignore_errors=True)
                     raise OpenStackStartError(
                         f"Installing Keystone and Glance failed ({' '.join(step[:3])}...: {code}):\n"
-                        f"{_tail(log)}\n\n{HOW_TO_FIX}"
+                        f"{tail(log)}\n\n{HOW_TO_FIX}"
                     )
         problem = _venv_problem()
         if problem:
@@ -352,7 +343,7 @@ def ensure_template() -> Path:
     recipe = CONSTRAINTS.read_bytes() + ADMIN_PASSWORD.encode() + _keystone_conf(Path("/")).encode()
     digest = hashlib.sha256(recipe).hexdigest()[:16]
     template = VENV / f"nfvo-template-{digest}"
-    with _file_lock(VENV.parent / "openstack-venv.lock"):
+    with file_lock(VENV.parent / "openstack-venv.lock"):
         if (template / "ready").exists():
             return template
         shutil.rmtree(template, ignore_errors=True)
@@ -385,7 +376,7 @@ def ensure_template() -> Path:
                 code = "timeout"
             if code != 0:
                 raise OpenStackStartError(f"glance-manage db_sync failed ({code}):\n"
-                                          f"{_tail(work / 'logs' / 'glance-db-sync.log')}\n\n{HOW_TO_FIX}")
+                                          f"{tail(work / 'logs' / 'glance-db-sync.log')}\n\n{HOW_TO_FIX}")
         except BaseException:
             if glance_sync.poll() is None:
                 glance_sync.kill()
@@ -408,7 +399,7 @@ def _run_step(command: list[str], log: Path) -> None:
         except subprocess.TimeoutExpired:
             code = "timeout"
     if code != 0:
-        raise OpenStackStartError(f"{' '.join(command[:1] + command[3:5])} failed ({code}):\n{_tail(log)}\n\n"
+        raise OpenStackStartError(f"{' '.join(command[:1] + command[3:5])} failed ({code}):\n{tail(log)}\n\n"
                                   f"{HOW_TO_FIX}")
 
 
@@ -442,7 +433,7 @@ def _launch(cloud: OpenStackCloud, template: Path) -> None:
         "from keystone.server import wsgi\n"
         "application = wsgi.initialize_public_application()\n"
     )
-    cloud.processes.append(_spawn(
+    cloud.processes.append(spawn(
         [GUNICORN, *GUNICORN_COMMON, "--chdir", str(base), "-b", f"127.0.0.1:{cloud.keystone_port}", "-w", "2",
          "--error-logfile", str(base / "logs" / "keystone-gunicorn.log"), "keystone_app:application"],
         _server_env(), base / "logs" / "keystone-stdout.log"))
@@ -472,7 +463,7 @@ def _spawn_glance(cloud: OpenStackCloud, glance: GlanceSetup, port: int) -> None
         d.mkdir(exist_ok=True)
     shutil.copy(VENV / "etc" / "glance" / "glance-api-paste.ini", conf_dir / "glance-api-paste.ini")
     (conf_dir / "glance-api.conf").write_text(_glance_conf(cloud, glance, port))
-    cloud.processes.append(_spawn(
+    cloud.processes.append(spawn(
         [GUNICORN, *GUNICORN_COMMON, "-b", f"127.0.0.1:{port}", "-w", glance.workers, "--threads", "4",
          "--timeout", "300", "--error-logfile", str(base / "logs" / f"{glance.conf_dir}-gunicorn.log"),
          "glance.wsgi.api:application"],
@@ -483,12 +474,12 @@ def _start_on_demand(cloud: OpenStackCloud, glance: GlanceSetup) -> None:
     """Starts ``glance`` in the running cloud, waits until it answers, then registers its region
     and endpoints in Keystone; raises OpenStackStartError."""
     for _attempt in range(3):  # a free port may be taken between probing and binding
-        port = _free_ports(1)[0]
+        port = free_ports(1)[0]
         _spawn_glance(cloud, glance, port)
         try:
             _wait_ready(cloud, f"http://127.0.0.1:{port}/versions", f"Glance ({glance.region})")
         except _PortTaken:
-            _kill_group(cloud.processes.pop())
+            kill_group(cloud.processes.pop())
             for log in ("gunicorn", "stdout"):  # else the next failure of any server would read as this one
                 (cloud.base / "logs" / f"{glance.conf_dir}-{log}.log").unlink(missing_ok=True)
             continue
@@ -544,20 +535,6 @@ lock_path = {base}/locks
 allowed_hosts = [127.0.0.1]
 allowed_ports = {glance.allowed_ports}
 """
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: get SIGTERM when the test process dies, even by SIGKILL (Linux)."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _spawn(args: list[str], env: dict, log: Path) -> subprocess.Popen:
-    with open(log, "ab") as out:
-        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, preexec_fn=_die_with_parent)
 
 
 def _wait_ready(cloud: OpenStackCloud, url: str, what: str) -> None:
@@ -631,55 +608,9 @@ def _check_glance_auth(cloud: OpenStackCloud) -> None:
     raise OpenStackStartError(f"Glance does not list images with a Keystone token: {last}")
 
 
-# --- helpers ----------------------------------------------------------------------------
-
-
 def _clean_env() -> dict:
     """The environment without the developer's OpenStack settings or our venv's Python paths."""
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith(("OS_", "PYTHON", "VIRTUAL_ENV", "PIP_REQUIRE_VIRTUALENV"))}
-
-
-def _free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
-def _kill_group(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-    with contextlib.suppress(ProcessLookupError):  # workers that outlived their master
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    with open(path, "a+b") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return f"(no log at {path})"
+    return clean_env("OS_")
 
 
 if __name__ == "__main__":  # python -m tests.backends.openstack: start, print, wait for Ctrl-C
