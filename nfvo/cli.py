@@ -30,13 +30,20 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Bring the database (NFVO_DATABASE_URL) to the newest schema; safe to run again."""
+    """Bring the database (NFVO_DATABASE_URL) to the newest schema, and the files of packages kept
+    under NFVO_HOME/packages by an earlier nfvo into the content store; safe to run again."""
     from nfvo.db.migrate import upgrade
+    from nfvo.services.blobs import adopt_package_directories
+    from nfvo.services.context import Context
 
     settings = config.load()
     settings.ensure_dirs()
     upgrade(settings.database_url)
     click.echo(f"database at newest schema: {_safe_url(settings.database_url)}")
+    context = Context(settings)
+    context.check()
+    if moved := adopt_package_directories(context):
+        click.echo(f"moved the files of {moved} packages into {context.store.describe()}")
 
 
 def _safe_url(url: str) -> str:

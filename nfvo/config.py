@@ -51,7 +51,18 @@ class Settings:
     login_max_address_failures: int = 50  # ... per client address, whatever the user name
     login_max_user_failures: int = 20  # ... per user name; beyond it every address gets one try
     login_window: int = 300  # seconds
+    store_url: str = ""  # NFVO_STORE_URL: file:///path or s3://bucket/prefix; empty: file://NFVO_HOME/store
+    store_endpoint: str = ""  # NFVO_STORE_ENDPOINT: the S3 endpoint URL (empty: AWS's, by region)
+    store_region: str = ""  # NFVO_STORE_REGION
+    store_access_key: str = ""  # NFVO_STORE_ACCESS_KEY (empty: boto3's own lookup, e.g. an instance role)
+    store_secret_key: str = field(default="", repr=False)  # NFVO_STORE_SECRET_KEY
+    store_part_size: int = 64 * MiB  # NFVO_STORE_PART_SIZE: bytes per part of a multipart upload
     secret_key: str = field(default="", repr=False)
+
+    @property
+    def content_store_url(self) -> str:
+        """NFVO_STORE_URL, or the filesystem store under NFVO_HOME."""
+        return self.store_url or (self.home / "store").as_uri()
 
     @property
     def embedded(self) -> bool:
@@ -62,7 +73,8 @@ class Settings:
         return self.home / "uploads"
 
     @property
-    def packages_dir(self) -> Path:
+    def legacy_packages_dir(self) -> Path:
+        """Where an nfvo before the content store kept onboarded packages (moved into the store at upgrade)."""
         return self.home / "packages"
 
     @property
@@ -74,7 +86,7 @@ class Settings:
         return self.home / "vim-data"
 
     def ensure_dirs(self) -> None:
-        for d in (self.home, self.uploads_dir, self.packages_dir, self.work_dir, self.vim_data_dir):
+        for d in (self.home, self.uploads_dir, self.work_dir, self.vim_data_dir):
             d.mkdir(parents=True, exist_ok=True)
 
 
@@ -156,6 +168,23 @@ def _public_url(value: str) -> str:
     return f"{url.scheme}://{url.netloc.lower()}"
 
 
+def _store_url(value: str) -> str:
+    """NFVO_STORE_URL with a scheme; SystemExit for a bare path (the backend checks the rest)."""
+    value = value.strip()
+    if value and "://" not in value:
+        raise SystemExit(f"NFVO_STORE_URL must be a URL such as file:///var/lib/nfvo/store or "
+                         f"s3://bucket/prefix, not {value!r}")
+    return value
+
+
+def _part_size(env: dict) -> int:
+    """NFVO_STORE_PART_SIZE: S3 takes parts of 5 MiB to 5 GiB."""
+    value = _int(env, "NFVO_STORE_PART_SIZE", 64 * MiB)
+    if not 5 * MiB <= value <= 5 * GiB:
+        raise SystemExit(f"NFVO_STORE_PART_SIZE must be between {5 * MiB} (5 MiB) and {5 * GiB} (5 GiB), not {value}")
+    return value
+
+
 def load(env: dict | None = None) -> Settings:
     """Settings from ``env`` (default ``os.environ``)."""
     env = dict(os.environ if env is None else env)
@@ -191,6 +220,12 @@ def load(env: dict | None = None) -> Settings:
         login_max_address_failures=max(1, _int(env, "NFVO_LOGIN_MAX_ADDRESS_FAILURES", 50)),
         login_max_user_failures=max(1, _int(env, "NFVO_LOGIN_MAX_USER_FAILURES", 20)),
         login_window=max(1, _int(env, "NFVO_LOGIN_WINDOW_SECONDS", 300)),
+        store_url=_store_url(env.get("NFVO_STORE_URL", "")),
+        store_endpoint=env.get("NFVO_STORE_ENDPOINT", "").strip(),
+        store_region=env.get("NFVO_STORE_REGION", "").strip(),
+        store_access_key=env.get("NFVO_STORE_ACCESS_KEY", "").strip(),
+        store_secret_key=env.get("NFVO_STORE_SECRET_KEY", "").strip(),
+        store_part_size=_part_size(env),
         secret_key=_secret_key(home, env),
     )
 

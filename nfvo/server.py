@@ -191,9 +191,11 @@ class NfvoServer(wsgi.Server):
 
 
 def build_app(settings: Settings):
-    """The app, after migrating an embedded (SQLite) database and creating first-start data."""
+    """The app, after migrating an embedded (SQLite) database (and moving the package files an earlier
+    nfvo kept under NFVO_HOME/packages into the content store) and creating first-start data."""
     from nfvo.api import create_app
     from nfvo.db.migrate import upgrade
+    from nfvo.services.blobs import adopt_package_directories
     from nfvo.services.bootstrap import ensure_initial_data
 
     settings.ensure_dirs()
@@ -201,6 +203,8 @@ def build_app(settings: Settings):
         upgrade(settings.database_url)
     app = create_app(settings)
     ensure_initial_data(app.extensions["nfvo"])
+    if settings.embedded:
+        adopt_package_directories(app.extensions["nfvo"])
     return app
 
 

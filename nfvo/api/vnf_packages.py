@@ -1,4 +1,5 @@
-"""/api/v1/vnf-packages: onboard (multipart field ``file``), list, show, delete, render day-0 files."""
+"""/api/v1/vnf-packages: onboard (multipart field ``file``), list, show, delete, serve scripts, render day-0
+files."""
 
 from __future__ import annotations
 
@@ -133,6 +134,18 @@ class VnfPackageById(MethodView):
     @blp.response(204)
     def delete(self, package_id):
         packages.delete_package(ctx(), project_id(), package_id)
+
+
+@blp.route("/<package_id>/scripts/<path:script_id>", strict_slashes=False)
+class VnfPackageScript(MethodView):
+    @blp.response(200, {"type": "string"}, content_type="text/plain", description="The script, as in the package")
+    @blp.alt_response(404, schema=ProblemOut, content_type=PROBLEM_JSON,
+                      description="artifact-not-found: the package has no such script")
+    def get(self, package_id, script_id):
+        """One lifecycle script of the package (an id of its ``scripts``), as Open Baton serves it."""
+        blob, store = packages.script(ctx(), project_id(), package_id, script_id), ctx().store
+        return Response(store.chunks(blob.sha256), content_type="text/plain; charset=utf-8",
+                        headers={"Content-Length": str(blob.size)})
 
 
 ISO_MEDIA_TYPE = "application/x-iso9660-image"

@@ -29,6 +29,7 @@ from nfvo.domain.csar_zip import CsarArchive
 from nfvo.domain.sol013 import RangeError, byte_range, parse_filter, parse_selection
 from nfvo.errors import BadRequest, Forbidden, NotAcceptable, RangeNotSatisfiable, Unauthenticated
 from nfvo.services import auth, etsi_packages
+from nfvo.store import Blob, ContentStore
 from nfvo.streams import CHUNK
 
 blp = Blueprint("vnfpkgm", __name__, url_prefix="/vnfpkgm/v1/vnf_packages",
@@ -230,9 +231,9 @@ class VnfPackageContent(MethodView):
     @blp.alt_response(416, schema=ProblemOut, content_type=PROBLEM_JSON, description="A range outside the file",
                       headers={"Content-Range": {"description": "bytes */SIZE", "schema": {"type": "string"}}})
     def get(self, package_id):
-        package = etsi_packages.stored(ctx(), _project(), package_id)
-        size = package.content.stat().st_size
-        return _ranged(size, package.media_type, lambda start: _file_chunks(package.content, start))
+        package, store = etsi_packages.stored(ctx(), _project(), package_id), ctx().store
+        return _ranged(package.content.size, package.media_type,
+                       lambda start: store.chunks(package.content.sha256, start))
 
     @_documented(description="The package as the body, streamed to disk: an ETSI SOL004 CSAR (application/zip) or "
                  "an Open Baton tar, told apart by content (whatever the Content-Type); a Content-Disposition "
@@ -297,9 +298,10 @@ def _limits() -> ArchiveLimits:
     return ArchiveLimits.from_settings(ctx().settings)
 
 
-def _archive(path, limits: ArchiveLimits | None = None) -> CsarArchive:
-    """The stored CSAR; ``limits`` must be given outside a request (while a response streams)."""
-    return CsarArchive.open(path, limits or _limits())
+def _archive(blob: Blob, limits: ArchiveLimits | None = None, store: ContentStore | None = None) -> CsarArchive:
+    """The stored CSAR; ``limits`` and ``store`` must be given outside a request (while a response streams)."""
+    store = store or ctx().store
+    return CsarArchive.open(blob.sha256, limits or _limits(), opener=lambda: store.seekable(blob.sha256))
 
 
 def _vnfd_zip(package: etsi_packages.StoredPackage) -> Response:
@@ -339,8 +341,8 @@ class VnfPackageArtifact(MethodView):
         with _archive(package.archive) as archive:
             size = archive.size_of(name)
         media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        limits = _limits()
-        return _ranged(size, media_type, lambda start: _member_chunks(package.archive, name, start, limits))
+        limits, store = _limits(), ctx().store
+        return _ranged(size, media_type, lambda start: _member_chunks(package.archive, name, start, limits, store))
 
 
 def _ranged(size: int, media_type: str, chunks_from) -> Response:
@@ -371,15 +373,8 @@ def _ranged(size: int, media_type: str, chunks_from) -> Response:
     return Response(body(), status=206 if wanted else 200, content_type=media_type, headers=headers)
 
 
-def _file_chunks(path, start: int) -> Iterator[bytes]:
-    with open(path, "rb") as f:
-        f.seek(start)
-        while chunk := f.read(CHUNK):
-            yield chunk
-
-
-def _member_chunks(path, name: str, start: int, limits: ArchiveLimits) -> Iterator[bytes]:
-    with _archive(path, limits) as archive, archive.open_member(name) as member:
+def _member_chunks(blob: Blob, name: str, start: int, limits: ArchiveLimits, store: ContentStore) -> Iterator[bytes]:
+    with _archive(blob, limits, store) as archive, archive.open_member(name) as member:
         skip = start
         while skip > 0:
             skipped = len(member.read(min(CHUNK, skip)))

@@ -197,9 +197,21 @@ class PackageImage(Base):
     decision: Mapped[str] = mapped_column(Text, default="")
 
 
+class PackageFile(Base):
+    """A file an onboarded package keeps, as a blob of the content store: the package file itself
+    (named as its format stores it), its scripts (``scripts/<name>``) and any other file its format
+    keeps.  A blob stays in the store while a row (or an unfinished job) references it."""
+
+    __tablename__ = "package_files"
+    package_id: Mapped[str] = mapped_column(ForeignKey("vnf_packages.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
 class CreatedImage(Base):
     """An image nfvo created on a VIM (by any job). Such an image is nfvo's: it is removed once no
-    committed package and no unfinished job uses it (see nfvo.services.packages.release_image)."""
+    committed package and no unfinished job uses it (see nfvo.services.image_ownership.release_image)."""
 
     __tablename__ = "created_images"
     vim_id: Mapped[str] = mapped_column(ForeignKey("vim_instances.id", ondelete="CASCADE"), primary_key=True)
@@ -220,7 +232,7 @@ class Job(Base):
     progress: Mapped[int] = mapped_column(Integer, default=0)
     upload_path: Mapped[str | None] = mapped_column(String(1024))
     filename: Mapped[str] = mapped_column(String(255), default="")
-    sha256: Mapped[str | None] = mapped_column(String(64))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)  # the package's blob in the content store
     size: Mapped[int | None] = mapped_column(BigInteger)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     uploads: Mapped[list] = mapped_column(default=list)

@@ -11,7 +11,7 @@ import pathlib
 import stat
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -59,8 +59,11 @@ class SignatureCheck:
 class CsarArchive:
     """A CSAR zip opened and checked entry by entry before anything is read."""
 
-    def __init__(self, path: pathlib.Path, limits: ArchiveLimits, display_name: str):
+    def __init__(self, path: pathlib.Path, limits: ArchiveLimits, display_name: str,
+                 opener: Callable[[], BinaryIO] | None = None):
         self.path = path
+        self._opener = opener or (lambda: open(self.path, "rb"))
+        self._file: BinaryIO | None = None
         self.limits = limits
         self.display_name = display_name
         self.images: frozenset[str] | None = None  # the sw image files, once the VNFD is read
@@ -72,8 +75,10 @@ class CsarArchive:
 
     @classmethod
     def open(cls, path: str | os.PathLike, limits: ArchiveLimits = ArchiveLimits(), *,
-             display_name: str = "package", work_dir: str | os.PathLike | None = None) -> CsarArchive:
-        """Open and check the zip at ``path``.
+             display_name: str = "package", work_dir: str | os.PathLike | None = None,
+             opener: Callable[[], BinaryIO] | None = None) -> CsarArchive:
+        """Open and check the zip at ``path`` (or, with ``opener``, the zip each of its calls opens
+        anew as a seekable binary file: a blob of a content store; ``path`` then only names it).
 
         Raises UnsafeArchive listing every bad entry at once (``Issue(file=<entry>)``): absolute
         paths, ``..``, symbolic links and other non-regular entries (zip external attributes),
@@ -88,9 +93,10 @@ class CsarArchive:
         a signature failure is kept in ``outer_issues`` for :func:`read_csar`.  Without
         ``work_dir`` such a zip is read as it is (and fails as a CSAR).
         """
-        archive = cls(pathlib.Path(path), limits, display_name)
+        archive = cls(pathlib.Path(path), limits, display_name, opener)
         try:
-            archive._zip = zipfile.ZipFile(archive.path)
+            archive._file = archive._opener()
+            archive._zip = zipfile.ZipFile(archive._file)
             archive._list()
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError) as exc:
             archive.close()
@@ -213,7 +219,7 @@ class CsarArchive:
 
     @contextlib.contextmanager
     def _open_stored(self, info: zipfile.ZipInfo) -> Iterator[BinaryIO]:
-        with open(self.path, "rb") as raw:
+        with self._opener() as raw:
             raw.seek(info.header_offset)
             header = raw.read(30)
             if len(header) != 30 or header[:4] != b"PK\x03\x04":
@@ -231,7 +237,9 @@ class CsarArchive:
         """Release the file handle; idempotent."""
         if self._zip is not None:
             self._zip.close()
-        self._zip = None
+        if self._file is not None:
+            self._file.close()
+        self._zip = self._file = None
 
     def __enter__(self) -> CsarArchive:
         return self
@@ -371,5 +379,3 @@ def load_certificate_file(archive: CsarArchive, name: str, issues: list[Issue], 
     except NfvoError as exc:
         issues.extend(exc.errors)
     return ()
-
-

@@ -1,4 +1,5 @@
-"""The per-process context every use case receives: settings, database sessions, fetch policy."""
+"""The per-process context every use case receives: settings, database sessions, fetch policy,
+the content store."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from nfvo.config import Settings
 from nfvo.db.session import session_factory
 from nfvo.errors import Issue, NotFound, ValidationFailed
 from nfvo.fetch import FetchPolicy
+from nfvo.store import ContentStore, StoreOptions, open_store
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,10 @@ class Context:
             _ = self.fetch_policy
         except ValueError as exc:
             raise SystemExit(f"NFVO_FETCH_ALLOW is not valid: {exc}") from None
+        try:
+            _ = self.store
+        except ValueError as exc:
+            raise SystemExit(f"NFVO_STORE_URL is not valid: {exc}") from None
 
     def session(self) -> Session:
         """A plain session for reads; the caller closes it (use as a context manager)."""
@@ -53,6 +59,16 @@ class Context:
             git_timeout=self.settings.git_timeout,
             read_timeout=self.settings.http_read_timeout,
         )
+
+
+    @functools.cached_property
+    def store(self) -> ContentStore:
+        """The content store of NFVO_STORE_URL (default: the filesystem store under NFVO_HOME), made
+        once; ValueError for a URL no installed backend serves (checked at start-up by ``check``)."""
+        s = self.settings
+        return open_store(s.content_store_url, StoreOptions(
+            endpoint_url=s.store_endpoint, region=s.store_region, access_key=s.store_access_key,
+            secret_key=s.store_secret_key, part_size=s.store_part_size))
 
 
 def in_project(session: Session, model, row_id: str, project_id: str, not_found: type[NotFound], what: str):

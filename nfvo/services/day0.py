@@ -15,7 +15,7 @@ from nfvo.domain.sources import SourceDoc
 from nfvo.errors import NoDay0Files, ValidationFailed
 from nfvo.formats import registry
 from nfvo.formats.base import Day0, PackageFormat
-from nfvo.services import packages
+from nfvo.services import blobs, packages
 from nfvo.services.context import Context
 
 
@@ -31,14 +31,14 @@ def render(ctx: Context, project_id: str, package_id: str, body: SourceDoc) -> D
     fmt = registry.get((row.meta or {}).get("format") or "openbaton")
     if not renders_day0(fmt):
         raise NoDay0Files(f"VNF package {package_id} is a {fmt.title}, which has no day-0 files")
-    stored = ctx.settings.packages_dir / package_id / fmt.stored_as
-    with tempfile.TemporaryDirectory(prefix="day0-", dir=ctx.settings.work_dir) as work:
-        with fmt.open(stored, limits=ArchiveLimits.from_settings(ctx.settings),
-                      display_name=row.filename or fmt.stored_as, work=Path(work), strict=False) as package:
-            try:
-                rendered = fmt.day0(package, body.data)
-            except ValidationFailed as exc:
-                raise _placed_in(exc, body) from None
+    with tempfile.TemporaryDirectory(prefix="day0-", dir=ctx.settings.work_dir) as work, \
+            blobs.local_file(ctx, row.sha256, Path(work), f"stored-{fmt.stored_as}") as stored, \
+            fmt.open(stored, limits=ArchiveLimits.from_settings(ctx.settings),
+                     display_name=row.filename or fmt.stored_as, work=Path(work), strict=False) as package:
+        try:
+            rendered = fmt.day0(package, body.data)
+        except ValidationFailed as exc:
+            raise _placed_in(exc, body) from None
     if rendered is None or not rendered.files:
         raise NoDay0Files(f"VNF package {package_id} has no day-0 files")
     return rendered

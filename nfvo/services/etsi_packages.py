@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import delete, select, update
@@ -41,8 +40,9 @@ from nfvo.fetch import check_link
 from nfvo.formats import registry
 from nfvo.formats.etsi import INNER_FILE
 from nfvo.formats.openbaton import OpenBatonFormat
-from nfvo.services import packages
+from nfvo.services import blobs, packages
 from nfvo.services.context import Context
+from nfvo.store import Blob
 
 log = logging.getLogger(__name__)
 
@@ -278,8 +278,8 @@ def receive(ctx: Context, project_id: str, package_id: str, stream: BinaryIO, en
     client's name for it), else the package id.
 
     PackageStateConflict unless the package is CREATED. Once the bytes flow the package is
-    UPLOADING; if receiving fails (TooLarge over NFVO_MAX_PACKAGE_SIZE, a broken connection)
-    it becomes ERROR with that problem, and the error is raised.
+    UPLOADING; if receiving fails (TooLarge over NFVO_MAX_PACKAGE_SIZE, a broken connection, a
+    content store that cannot be reached) it becomes ERROR with that problem, and the error is raised.
     """
     _start_upload(ctx, project_id, package_id)
     alive, limit = _Heartbeat(ctx, package_id), ctx.settings.max_package_size
@@ -291,10 +291,10 @@ def receive(ctx: Context, project_id: str, package_id: str, stream: BinaryIO, en
 
     try:
         received = packages.store_upload(ctx, stream, filename or package_id, progress=progress)
+        _submit(ctx, project_id, package_id, received, enqueue, strict)
     except BaseException as exc:
         _fail_upload(ctx, package_id, exc)
         raise
-    _submit(ctx, project_id, package_id, received, enqueue, strict)
 
 
 def receive_from_uri(ctx: Context, project_id: str, package_id: str, url: str, enqueue: Callable[[str], None],
@@ -308,10 +308,10 @@ def receive_from_uri(ctx: Context, project_id: str, package_id: str, url: str, e
     try:
         received = packages.download(ctx, url, progress=_Heartbeat(ctx, package_id), basic_auth=basic_auth,
                                      default_name=package_id)
+        _submit(ctx, project_id, package_id, received, enqueue, strict)
     except BaseException as exc:
         _fail_upload(ctx, package_id, exc)
         raise
-    _submit(ctx, project_id, package_id, received, enqueue, strict)
 
 
 class _Heartbeat:
@@ -374,24 +374,20 @@ def _submit(ctx: Context, project_id: str, package_id: str, received: packages.R
     """PROCESSING with a new onboarding job, committed together; the job is enqueued after the commit
     (a lost message is recovered by the workers' sweep, as for every job). Only a package still
     UPLOADING moves on: one that was deleted, or declared interrupted meanwhile, raises
-    UploadInterrupted, and the received file is removed."""
-    try:
-        with ctx.transaction() as session:
-            job = Job(project_id=project_id, kind=packages.job_kind(packages.detect(received)), upload_path=str(received.path),
-                      filename=received.filename, sha256=received.sha256, size=received.size, package_id=package_id,
-                      strict=packages.is_strict(ctx, strict))
-            session.add(job)
-            session.flush()
-            moved = session.execute(
-                update(EtsiPackage).where(EtsiPackage.id == package_id, EtsiPackage.project_id == project_id,
-                                          EtsiPackage.onboarding_state == "UPLOADING")
-                .values(onboarding_state="PROCESSING", job_id=job.id, updated_at=utcnow())).rowcount
-            if not moved:
-                raise UploadInterrupted(f"VNF package {package_id} was deleted or marked interrupted while its "
-                                        "content arrived; create a new package")
-    except BaseException:
-        received.path.unlink(missing_ok=True)
-        raise
+    UploadInterrupted. The received file is in the content store, or removed, afterwards."""
+    kind = packages.job_kind(packages.detect(received))
+    with packages.stored_upload(ctx, received) as session:
+        job = Job(project_id=project_id, kind=kind, filename=received.filename, sha256=received.sha256,
+                  size=received.size, package_id=package_id, strict=packages.is_strict(ctx, strict))
+        session.add(job)
+        session.flush()
+        moved = session.execute(
+            update(EtsiPackage).where(EtsiPackage.id == package_id, EtsiPackage.project_id == project_id,
+                                      EtsiPackage.onboarding_state == "UPLOADING")
+            .values(onboarding_state="PROCESSING", job_id=job.id, updated_at=utcnow())).rowcount
+        if not moved:
+            raise UploadInterrupted(f"VNF package {package_id} was deleted or marked interrupted while its "
+                                    "content arrived; create a new package")
     try:
         enqueue(job.id)
     except Exception:  # any broker failure; the sweep recovers the job
@@ -403,12 +399,13 @@ def _submit(ctx: Context, project_id: str, package_id: str, received: packages.R
 
 @dataclass(frozen=True)
 class StoredPackage:
-    """Where an onboarded package's bytes are. ``archive`` is the CSAR whose members are the
-    package's files (the inner CSAR of a security option 2 package); None for Open Baton packages."""
+    """Where an onboarded package's bytes are, as blobs of the content store. ``archive`` is the CSAR
+    whose members are the package's files (the inner CSAR of a security option 2 package); None
+    for Open Baton packages."""
 
-    content: Path
+    content: Blob
     media_type: str
-    archive: Path | None
+    archive: Blob | None
     files: tuple[str, ...]
     vnfd_files: tuple[str, ...]
     vnfd_json: dict | None = None
@@ -421,16 +418,15 @@ def stored(ctx: Context, project_id: str, package_id: str) -> StoredPackage:
     if document["onboardingState"] != "ONBOARDED":
         raise PackageStateConflict(f"VNF package {package_id} is {document['onboardingState']}; its content is "
                                    "available once it is ONBOARDED")
-    directory = ctx.settings.packages_dir / package_id
     fmt = registry.get(document.get("packageFormat") or OpenBatonFormat.name)
-    content = directory / fmt.stored_as
+    with ctx.session() as session:
+        files = {name: Blob(row.sha256, row.size) for name, row in blobs.files_of(session, package_id).items()}
+        info = session.get(EtsiPackage, package_id).info if fmt.own_package_info else None
+    content = files[fmt.stored_as]
     if not fmt.own_package_info:
         vnfd = packages.vnfd_of_package(ctx, package_id)
         return StoredPackage(content, fmt.media_type, None, (), (), vnfd.body)
-    with ctx.session() as session:
-        info = session.get(EtsiPackage, package_id).info
-    inner = directory / INNER_FILE
-    return StoredPackage(content, fmt.media_type, inner if inner.exists() else content,
+    return StoredPackage(content, fmt.media_type, files.get(INNER_FILE, content),
                          tuple(info.get("files", ())), tuple(info.get("vnfdFiles", ())),
                          zip_extras=tuple(info.get("zipExtras", ())))
 

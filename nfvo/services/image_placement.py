@@ -32,8 +32,8 @@ from nfvo.fetch import open_http
 from nfvo.formats.base import Members, Package
 from nfvo.services import job_runs, links
 from nfvo.services.context import Context
+from nfvo.services.image_ownership import created_by_nfvo, lock_vims
 from nfvo.services.job_runs import Attempt
-from nfvo.services.packages import created_by_nfvo, lock_vims
 from nfvo.services.vims import connected
 from nfvo.streams import CHUNK, HashingReader, copy_hashed, sha256_of
 
@@ -285,5 +285,3 @@ def verify(image: sdk.Image, sha: str, request: ImageRequest, vim: VimInstance) 
             errors=[Issue("checksum mismatch after upload", file=request.source_file, line=request.source_line,
                           pointer=request.block_pointer)],
         )
-
-

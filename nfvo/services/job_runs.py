@@ -30,8 +30,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from nfvo.db.models import CreatedImage, Job, VimInstance, utcnow
 from nfvo.errors import NfvoError
+from nfvo.services import blobs
 from nfvo.services.context import Context
-from nfvo.services.packages import lock_vims, release_image
+from nfvo.services.image_ownership import lock_vims, release_image
 
 log = logging.getLogger(__name__)
 
@@ -155,13 +156,15 @@ def use(ctx: Context, attempt: Attempt, driver: sdk.VimDriver, vim: VimInstance,
 
 def give_up(ctx: Context, attempt: Attempt, exc: NfvoError) -> None:
     """Marks the job failed with ``exc``'s problem, then releases the images it used (the failed
-    job no longer counts as using them, so the last user of an image nfvo created removes it)."""
+    job no longer counts as using them, so the last user of an image nfvo created removes it) and
+    its package's blob, unless a package or another job uses the same bytes."""
     try:
         write(ctx, attempt, state="failed", step="failed", problem=exc.to_problem())
     except Superseded:
         return
     undo_uploads(ctx, attempt)
-    if attempt.job.upload_path:
+    blobs.release(ctx, [attempt.job.sha256])
+    if attempt.job.upload_path:  # a job queued by an nfvo before the content store
         Path(attempt.job.upload_path).unlink(missing_ok=True)
 
 

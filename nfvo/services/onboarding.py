@@ -11,17 +11,19 @@ VIMs involved. Nothing else was written on failure, and the images the job used 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from nfvo.db.models import EtsiPackage, Job, PackageImage, VimInstance, Vnfd, VnfPackage, new_id, utcnow
+from nfvo.db.models import EtsiPackage, Job, PackageFile, PackageImage, VimInstance, Vnfd, VnfPackage, new_id, utcnow
 from nfvo.domain import findings
 from nfvo.domain.archive import ArchiveLimits
 from nfvo.domain.entity_ids import with_entity_ids
@@ -29,12 +31,13 @@ from nfvo.errors import DuplicatePackage, Issue, NfvoError, NoMatchingVim, Packa
 from nfvo.fetch import fetch_git
 from nfvo.formats import registry
 from nfvo.formats.base import Checkout, Fetchers, Files, Package, PackageFormat
-from nfvo.services import job_runs
+from nfvo.services import blobs, job_runs
 from nfvo.services.context import Context
 from nfvo.services.etsi_packages import vim_selection
 from nfvo.services.flavours import create_flavours
 from nfvo.services.image_placement import Resolved, owned_at_commit, place
 from nfvo.services.job_runs import Attempt, RetryLater, Superseded
+from nfvo.store import Blob
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +87,11 @@ class _Sol005:
 
 def _onboard(ctx: Context, job: Job, work: Path, attempt: Attempt) -> None:
     limits = ArchiveLimits.from_settings(ctx.settings)
-    source = _package_file(ctx, job)
+    with _package_file(ctx, job, work) as source:
+        _onboard_file(ctx, job, work, attempt, source, limits)
+
+
+def _onboard_file(ctx: Context, job: Job, work: Path, attempt: Attempt, source: Path, limits: ArchiveLimits) -> None:
     fmt = registry.detect(source, job.filename)
     sol005 = _sol005(ctx, job)
     display = job.filename or fmt.stored_as
@@ -116,14 +123,15 @@ def _onboard(ctx: Context, job: Job, work: Path, attempt: Attempt) -> None:
         _commit(ctx, attempt, fmt, package, _Commit(identity, vnfd, files, resolved, vims, warnings, info, sol005))
 
 
-def _package_file(ctx: Context, job: Job) -> Path:
-    """The received package; after a crash between storing and committing it is already in place."""
-    upload = Path(job.upload_path)
-    if upload.exists():
-        return upload
-    directory = ctx.settings.packages_dir / job.package_id
-    stored = [directory / f.stored_as for f in registry.formats() if (directory / f.stored_as).exists()]
-    return stored[0] if stored else upload
+@contextlib.contextmanager
+def _package_file(ctx: Context, job: Job, work: Path) -> Iterator[Path]:
+    """The received package as a file on this host: the content store's own file, else a copy in
+    ``work``; the upload file of a job queued by an nfvo before the content store."""
+    if job.upload_path and Path(job.upload_path).exists():
+        yield Path(job.upload_path)
+        return
+    with blobs.local_file(ctx, job.sha256, work, "package") as path:
+        yield path
 
 
 def _sol005(ctx: Context, job: Job) -> _Sol005:
@@ -215,11 +223,10 @@ class _Commit:
 
 
 def _commit(ctx: Context, attempt: Attempt, fmt: PackageFormat, package: Package, c: _Commit) -> None:
-    """Stores the package's files, then commits package, VNFD, images, SOL005 record and job
-    success (with the package's warnings) at once."""
+    """Stores the package's files, then commits package, its files, VNFD, images, SOL005 record
+    and job success (with the package's warnings) at once."""
     job = attempt.job
-    directory = ctx.settings.packages_dir / job.package_id
-    _store_files(ctx, job, fmt, directory, c.files)
+    kept = _store_files(ctx, c.files)
     record = fmt.record(package)
     vnfd_id = new_id()
     body = {**with_entity_ids(c.vnfd, new_id), "id": vnfd_id, "vnfPackageLocation": job.package_id,
@@ -243,6 +250,10 @@ def _commit(ctx: Context, attempt: Attempt, fmt: PackageFormat, package: Package
                 scripts_link=c.files.scripts_link, scripts_commit=c.files.scripts_commit,
                 scripts=sorted(c.files.scripts), meta=meta, warnings=warnings))
             session.flush()
+            blobs.keep(ctx, session, kept.values())
+            session.add(PackageFile(package_id=job.package_id, name=fmt.stored_as, sha256=job.sha256, size=job.size))
+            session.add_all(PackageFile(package_id=job.package_id, name=name, sha256=blob.sha256, size=blob.size)
+                            for name, (_, blob) in kept.items())
             session.add(Vnfd(id=vnfd_id, project_id=job.project_id, package_id=job.package_id, name=body["name"],
                              vendor=body.get("vendor") or "", version=str(body.get("version") or ""), body=body))
             for r in resolved:
@@ -257,25 +268,15 @@ def _commit(ctx: Context, attempt: Attempt, fmt: PackageFormat, package: Package
             row.state, row.step, row.progress, row.updated_at = "succeeded", "done", 100, utcnow()
             row.warnings = warnings
     except IntegrityError:
-        shutil.rmtree(directory, ignore_errors=True)
+        blobs.release(ctx, [blob.sha256 for _, blob in kept.values()])
         raise DuplicatePackage(f"{package.describe} was onboarded by another job at the same time") from None
-    except Superseded:
-        raise
-    except Exception:
-        shutil.rmtree(directory, ignore_errors=True)
+    except BaseException:
+        blobs.release(ctx, [blob.sha256 for _, blob in kept.values()])
         raise
 
 
-def _store_files(ctx: Context, job: Job, fmt: PackageFormat, directory: Path, files: Files) -> None:
-    """The package file (moved, so a crash after this finds it there), its scripts and other files."""
-    directory.mkdir(parents=True, exist_ok=True)
-    if files.scripts:
-        (directory / "scripts").mkdir(exist_ok=True)
-    for name, path in files.scripts.items():
-        shutil.copyfile(path, directory / "scripts" / name)
-    for name, path in files.stored.items():
-        shutil.copyfile(path, directory / name)
-    stored, source = directory / fmt.stored_as, _package_file(ctx, job)
-    if source != stored:
-        source.replace(stored)
-
+def _store_files(ctx: Context, files: Files) -> dict[str, tuple[Path, Blob]]:
+    """The package's scripts (as ``scripts/<name>``) and other files its format keeps, put into the
+    content store; by name, each with the file it came from (kept until the job ends)."""
+    wanted = {f"scripts/{name}": path for name, path in files.scripts.items()} | dict(files.stored)
+    return {name: (path, ctx.store.put_file(path)) for name, path in wanted.items()}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
@@ -19,9 +20,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from nfvo.db.models import (
-    CreatedImage,
     EtsiPackage,
     Job,
+    PackageFile,
     PackageImage,
     VimInstance,
     Vnfd,
@@ -32,13 +33,16 @@ from nfvo.db.models import (
 from nfvo.domain.entity_ids import with_entity_ids
 from nfvo.domain.openbaton import vnfd_issues
 from nfvo.domain.sources import SourceDoc
-from nfvo.errors import JobNotFound, NfvoError, PackageNotFound, ValidationFailed, VnfdNotFound
+from nfvo.errors import ArtifactNotFound, JobNotFound, NfvoError, PackageNotFound, ValidationFailed, VnfdNotFound
 from nfvo.fetch import open_http
 from nfvo.formats import registry
 from nfvo.formats.base import PackageFormat
+from nfvo.services import blobs
 from nfvo.services.context import Context, in_project
+from nfvo.services.image_ownership import lock_vims, release_image
 from nfvo.services.nsds import follow_renamed_vnfd, refuse_if_used
 from nfvo.services.vims import connected
+from nfvo.store import Blob
 from nfvo.streams import copy_hashed
 
 log = logging.getLogger(__name__)
@@ -49,7 +53,8 @@ _JOB_KINDS = {"openbaton": "onboard", "etsi-sol004": "onboard-csar"}
 
 @dataclass(frozen=True)
 class Received:
-    """An upload already streamed to disk, with the hash computed on the way."""
+    """An upload already streamed to a file of the uploads directory, with the hash computed on the way.
+    :func:`submit` puts it into the content store and removes the file."""
 
     path: Path
     filename: str
@@ -88,7 +93,9 @@ def store_upload(ctx: Context, source: BinaryIO, filename: str, *,
 
 def submit(ctx: Context, project_id: str, upload: Received, enqueue: Callable[[str], None], *,
            strict: bool = False) -> Job:
-    """Creates the onboarding job for ``upload`` and enqueues it after the commit.
+    """Puts ``upload`` into the content store, creates its onboarding job and enqueues it after the
+    commit; the upload file is removed whatever happens (StoreUnavailable, retryable, when the
+    store cannot be reached).
 
     The job validates strictly (warnings refuse the package) when ``strict`` is true or
     the service's NFVO_VALIDATION is ``strict``.
@@ -96,11 +103,10 @@ def submit(ctx: Context, project_id: str, upload: Received, enqueue: Callable[[s
     The committed job is the promise: if the broker cannot take the message now, the job
     stays queued and a worker's sweep enqueues it again once it is NFVO_JOB_STALE_SECONDS old.
     """
-    with ctx.transaction() as session:
-        fmt = detect(upload)
-        job = Job(project_id=project_id, kind=job_kind(fmt), upload_path=str(upload.path),
-                  filename=upload.filename, sha256=upload.sha256, size=upload.size, package_id=new_id(),
-                  strict=is_strict(ctx, strict))
+    fmt = detect(upload)
+    with stored_upload(ctx, upload) as session:
+        job = Job(project_id=project_id, kind=job_kind(fmt), filename=upload.filename, sha256=upload.sha256,
+                  size=upload.size, package_id=new_id(), strict=is_strict(ctx, strict))
         session.add(job)
         if fmt.own_package_info:  # its SOL005 state, as if created and uploaded at /vnfpkgm/v1
             session.flush()
@@ -113,10 +119,32 @@ def submit(ctx: Context, project_id: str, upload: Received, enqueue: Callable[[s
     return job
 
 
+@contextlib.contextmanager
+def stored_upload(ctx: Context, upload: Received) -> Iterator[Session]:
+    """A transaction in which ``upload`` is a blob of the content store, locked (see
+    :func:`nfvo.services.blobs.keep`): the caller adds the job that references it.  The upload
+    file is gone afterwards; the blob too when the transaction fails and nothing else uses it."""
+    try:
+        blob = ctx.store.put_file(upload.path, upload.sha256)
+        try:
+            with ctx.transaction() as session:
+                blobs.keep(ctx, session, [(upload.path, blob)])
+                yield session
+        except BaseException:
+            blobs.release(ctx, [blob.sha256])
+            raise
+    finally:
+        upload.path.unlink(missing_ok=True)
+
+
 def detect(upload: Received) -> PackageFormat:
     """The installed format that recognises the received package by its content (UnsafeArchive
-    when none does)."""
-    return registry.detect(upload.path, upload.filename)
+    when none does: the upload file is then removed)."""
+    try:
+        return registry.detect(upload.path, upload.filename)
+    except BaseException:
+        upload.path.unlink(missing_ok=True)
+        raise
 
 
 def job_kind(fmt: PackageFormat) -> str:
@@ -153,13 +181,15 @@ def reclaim_all_jobs(ctx: Context) -> list[str]:
 
 
 def sweep_leftovers(ctx: Context) -> int:
-    """Removes what crashes left behind and nothing owns; returns how many files and directories.
+    """Removes what crashes left behind and nothing owns; returns how many files, directories and blobs.
 
     Ownership is decided by age and by reference: an upload file (``uploads/*.upload``) or a job
     work directory (``work/<job id>``) goes when it was not modified for NFVO_JOB_STALE_SECONDS
-    and no unfinished job references it; each VIM drops its partial uploads untouched for as
-    long (the driver's ``drop_abandoned_uploads``). An upload being received, or an image being
-    uploaded, keeps being written, so it stays. Safe in several processes at once.
+    and no unfinished job references it; so does a blob of the content store that no package and
+    no unfinished job references (:func:`nfvo.services.blobs.sweep`); each VIM drops its partial
+    uploads untouched for as long (the driver's ``drop_abandoned_uploads``). An upload being
+    received, or an image being uploaded, keeps being written, so it stays. Safe in several
+    processes at once.
     """
     stale = ctx.settings.job_stale_after
     cutoff = utcnow().timestamp() - stale
@@ -183,6 +213,10 @@ def sweep_leftovers(ctx: Context) -> int:
             pass
     for vim in vims:
         removed += _drop_abandoned_uploads(ctx, vim, stale)
+    try:
+        removed += blobs.sweep(ctx, stale)
+    except NfvoError as exc:
+        log.warning("the content store is not swept this time: %s", exc.detail)
     return removed
 
 
@@ -215,15 +249,27 @@ def get_package(ctx: Context, project_id: str, package_id: str) -> VnfPackage:
         return in_project(session, VnfPackage, package_id, project_id, PackageNotFound, "VNF package")
 
 
+def script(ctx: Context, project_id: str, package_id: str, name: str) -> Blob:
+    """The blob of the package's lifecycle script ``name`` (as listed in its ``scripts``);
+    PackageNotFound outside the project, ArtifactNotFound when the package has no such script."""
+    with ctx.session() as session:
+        in_project(session, VnfPackage, package_id, project_id, PackageNotFound, "VNF package")
+        row = session.get(PackageFile, (package_id, f"scripts/{name}"))
+    if row is None:
+        raise ArtifactNotFound(f"VNF package {package_id} has no script {name!r}")
+    return Blob(row.sha256, row.size)
+
+
 def vnfd_of_package(ctx: Context, package_id: str) -> Vnfd:
     with ctx.session() as session:
         return session.scalars(select(Vnfd).where(Vnfd.package_id == package_id)).one()
 
 
 def delete_package(ctx: Context, project_id: str, package_id: str) -> None:
-    """Removes the package, its VNFD, its scripts and the images nfvo created that nothing else uses
-    any more (see :func:`release_image`). Images on a VIM that cannot be reached stay there (logged).
-    InUse (nothing deleted) while an NSD uses its VNFD."""
+    """Removes the package, its VNFD, its files (the blobs no other package uses) and the images nfvo
+    created that nothing else uses any more (see :func:`release_image`). Images on a VIM that cannot
+    be reached, and blobs of a store that cannot be, stay there (logged; the sweep removes the blobs
+    later). InUse (nothing deleted) while an NSD uses its VNFD."""
     with ctx.transaction() as session:
         vim_ids = session.scalars(select(PackageImage.vim_id).where(PackageImage.package_id == package_id))
         lock_vims(session, list(vim_ids))
@@ -231,74 +277,13 @@ def delete_package(ctx: Context, project_id: str, package_id: str) -> None:
         refuse_if_used(session, session.scalars(select(Vnfd.id).where(Vnfd.package_id == package_id)),
                        f"VNF package {package_id}")
         mine = {(row.vim_id, row.image_id) for row in package.images}
+        digests = {row.sha256 for row in blobs.files_of(session, package_id).values()}
         session.delete(package)
         session.execute(delete(EtsiPackage).where(EtsiPackage.id == package_id))
         session.flush()
         for vim_id, image_id in sorted(mine):
             release_image(ctx, session, vim_id, image_id)
-    shutil.rmtree(ctx.settings.packages_dir / package_id, ignore_errors=True)
-
-
-# --- image ownership -------------------------------------------------------------------
-#
-# An image nfvo created (a CreatedImage row) is nfvo's, whichever job created it and whichever
-# packages use it. It stays while a committed package (a PackageImage row) or an unfinished job
-# (its ``uploads``: every image the job uses so far) uses it, and is removed once none does.
-# Every decision to keep or remove, every new use by a job and every commit of package images
-# happens under the VIM's ownership lock, so a check and the removal that follows it are atomic.
-
-
-def lock_vims(session: Session, vim_ids) -> None:
-    """Takes the image-ownership lock of these VIMs until the transaction ends: PostgreSQL locks
-    their rows (in id order, so two lockers cannot deadlock); SQLite, which has one writer at a
-    time, takes its write lock. Must be the transaction's first statement (SQLite reads before it
-    would not see the writes of the lock holder before)."""
-    ids = sorted(set(vim_ids))
-    if not ids:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(VimInstance.id).where(VimInstance.id.in_(ids)).order_by(VimInstance.id)
-                        .with_for_update(key_share=True))
-    else:
-        session.execute(update(VimInstance).where(VimInstance.id.in_(ids)).values(id=VimInstance.id))
-
-
-def created_by_nfvo(session: Session, pairs) -> set[tuple[str, str]]:
-    """Those of the (VIM id, image id) ``pairs`` that nfvo created."""
-    pairs = set(pairs)
-    if not pairs:
-        return set()
-    rows = session.execute(select(CreatedImage.vim_id, CreatedImage.image_id)
-                           .where(CreatedImage.vim_id.in_({v for v, _ in pairs}))
-                           .where(CreatedImage.image_id.in_({i for _, i in pairs}))).all()
-    return {tuple(r) for r in rows} & pairs
-
-
-def release_image(ctx: Context, session: Session, vim_id: str, image_id: str, *, job_id: str | None = None) -> bool:
-    """Under the VIM's ownership lock (the caller holds it in ``session``): removes the image from
-    its VIM if nfvo created it and no committed package and no unfinished job other than
-    ``job_id`` uses it. True when it was removed. An image nfvo did not create is never removed;
-    one on a VIM that cannot be reached stays (logged) and is still nfvo's."""
-    if not created_by_nfvo(session, [(vim_id, image_id)]):
-        return False
-    used = session.scalar(select(PackageImage.id).where(PackageImage.vim_id == vim_id,
-                                                        PackageImage.image_id == image_id).limit(1))
-    if used is not None:  # a package committed while the creating job had not recorded it yet
-        session.execute(update(PackageImage).where(PackageImage.vim_id == vim_id, PackageImage.image_id == image_id)
-                        .values(uploaded=True))
-        return False
-    unfinished = session.scalars(select(Job).where(Job.state.in_(("queued", "running")), Job.id != (job_id or "")))
-    if any([vim_id, image_id] in (job.uploads or []) for job in unfinished):
-        return False
-    vim = session.get(VimInstance, vim_id)
-    try:
-        with connected(ctx, vim) as driver:
-            driver.delete_image(image_id)
-    except NfvoError as exc:
-        log.warning("image %s stays on VIM %s: %s", image_id, vim.name, exc.detail)
-        return False
-    session.execute(delete(CreatedImage).where(CreatedImage.vim_id == vim_id, CreatedImage.image_id == image_id))
-    return True
+    blobs.release(ctx, digests)
 
 
 #: page size of the VNFD list when ``size`` is not given, and the largest one allowed

@@ -162,9 +162,10 @@ class ContentStore(ABC):
 
     def put_file(self, path: Path, sha256: str | None = None, *, move: bool = False) -> Blob:
         """Stores the file at ``path``.  ``sha256``, when nfvo computed it itself while the file
-        was written, spares a backend that can place the file without reading it (a rename) the
-        hashing pass; it is trusted only there and checked everywhere else.  With ``move`` the
-        file is gone afterwards (moved into the store where possible)."""
+        was written, spares a backend that can place the file without reading it (a rename or a
+        hard link) the hashing pass; it is trusted only there and checked everywhere else.  With
+        ``move`` the file is gone afterwards (moved into the store where possible); without it the
+        file stays, and must not be written to any more (it may now be the blob itself)."""
         with open(path, "rb") as f:
             blob = self.put(f, sha256)
         if move:
@@ -183,6 +184,12 @@ class ContentStore(ABC):
 
     def exists(self, sha256: str) -> bool:
         return self.size(sha256) is not None
+
+    def written_at(self, sha256: str) -> float | None:
+        """When the blob was last written (a POSIX timestamp), or None when the store does not hold
+        it or cannot tell.  nfvo collects an unreferenced blob only once it is older than
+        NFVO_JOB_STALE_SECONDS, and never one whose age is unknown."""
+        return None
 
     def chunks(self, sha256: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """The bytes ``[start, end)`` in chunks of at most 1 MiB (for a streamed HTTP answer)."""

@@ -7,8 +7,9 @@ whole, in chunks and by any range (empty, across parts, past the end); the same 
 once; a digest or size that does not match keeps nothing, and so does a writer left without a
 commit; names that are not SHA-256 digests are refused; a missing blob reads as ContentMissing;
 multi-part blobs (with and without an announced digest) are whole; ``seekable`` serves
-``zipfile``; ``put_file`` moves; delete is idempotent; two writers of the same bytes at once
-both succeed; ``sweep`` removes abandoned writes and nothing else.
+``zipfile``; ``put_file`` moves and keeps; ``written_at`` is now (or unknown); delete is
+idempotent; two writers of the same bytes at once both succeed; ``sweep`` removes abandoned
+writes and nothing else.
 """
 
 from __future__ import annotations
@@ -180,6 +181,18 @@ class StoreConformance:
         shutil.copy(path, moved)
         assert store.put_file(moved, sha, move=True).sha256 == sha and not moved.exists()
         assert read_all(store, sha) == b"an image" * 4096
+        kept = tmp_path / "kept.qcow2"
+        shutil.copy(path, kept)
+        store.delete(sha)
+        assert store.put_file(kept, sha).sha256 == sha and kept.read_bytes() == b"an image" * 4096
+        assert read_all(store, sha) == b"an image" * 4096
+
+    def test_written_at(self, store):
+        before = time.time()
+        sha = store.put([b"dated"]).sha256
+        when = store.written_at(sha)
+        assert when is None or before - 5 <= when <= time.time() + 5, when
+        assert store.written_at(ABSENT) is None
 
     def test_a_writer_is_a_file_target(self, store):
         with store.writer() as out:

@@ -3,8 +3,9 @@
 ``file:///var/lib/nfvo/store`` (or no NFVO_STORE_URL: ``NFVO_HOME/store``) holds
 ``blobs/<first two hex digits>/<sha256>``, read-only, and ``tmp/`` for writes in progress.
 A writer writes its temporary file once, fsyncs it and renames it into place, so a blob is
-either whole or absent, whatever dies when.  Moving a file that is already on the same
-filesystem into the store (``put_file(..., move=True)``) is a rename: no byte is copied.
+either whole or absent, whatever dies when.  Storing a file that is already on the same
+filesystem, with the digest nfvo computed while writing it, copies no byte: ``put_file(...,
+move=True)`` renames it, ``put_file(...)`` hard-links it.
 """
 
 from __future__ import annotations
@@ -53,22 +54,21 @@ class FilesystemStore(ContentStore):
         return _FileWriter(self, expect_sha256, expect_size)
 
     def put_file(self, path: Path, sha256: str | None = None, *, move: bool = False) -> Blob:
-        """With ``move``, a file on the store's filesystem is renamed into place: ``sha256`` (computed
-        by nfvo while it wrote the file) spares even the reading pass that would otherwise name it."""
+        """A file on the store's filesystem is renamed into place (``move``) or hard-linked there
+        (the file then is the blob: read-only); ``sha256`` (computed by nfvo while it wrote the
+        file) spares even the reading pass that would otherwise name it.  From another
+        filesystem the file is copied, and checked against ``sha256``."""
         path = Path(path)
-        if not move:
-            return super().put_file(path, sha256)
-        if sha256 is None:
-            sha256 = _hash_file(path)
+        if sha256 is None and not move:
+            return super().put_file(path)
+        sha256 = sha256 or _hash_file(path)
         size = path.stat().st_size
         try:
-            _place(self, path, sha256)
+            _place(self, path, sha256, link=not move)
         except OSError as exc:
-            if exc.errno != errno.EXDEV:
-                raise _failed(self, f"cannot move {path.name} into the store", exc) from None
-            blob = super().put_file(path, sha256)  # another filesystem: copy (and check) instead
-            path.unlink(missing_ok=True)
-            return blob
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                raise _failed(self, f"cannot put {path.name} into the store", exc) from None
+            return super().put_file(path, sha256, move=move)  # another filesystem: copy (and check)
         return Blob(sha256, size)
 
     def open(self, sha256: str, start: int = 0, end: int | None = None) -> BinaryIO:
@@ -88,6 +88,12 @@ class FilesystemStore(ContentStore):
     def size(self, sha256: str) -> int | None:
         try:
             return self.path_of(sha256).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def written_at(self, sha256: str) -> float | None:
+        try:
+            return self.path_of(sha256).stat().st_mtime
         except FileNotFoundError:
             return None
 
@@ -155,12 +161,19 @@ class _FileWriter(BlobWriter):
         self.path.unlink(missing_ok=True)
 
 
-def _place(store: FilesystemStore, path: Path, sha256: str) -> None:
-    """Renames ``path`` to the blob's place (replacing an equal blob is harmless), read-only."""
+def _place(store: FilesystemStore, path: Path, sha256: str, *, link: bool = False) -> None:
+    """Renames ``path`` to the blob's place (replacing an equal blob is harmless), read-only; with
+    ``link``, hard-links it there instead (an equal blob already there is kept, its time renewed)."""
     target = store.path_of(sha256)
     target.parent.mkdir(exist_ok=True)
     os.chmod(path, 0o444)
-    os.replace(path, target)
+    if not link:
+        os.replace(path, target)
+        return
+    try:
+        os.link(path, target)
+    except FileExistsError:
+        os.utime(target)
 
 
 def _hash_file(path: Path) -> str:

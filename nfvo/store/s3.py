@@ -88,6 +88,14 @@ class S3Store(ContentStore):
         except ContentMissing:
             return None
 
+    def written_at(self, sha256: str) -> float | None:
+        try:
+            with self.calls(f"look up {sha256}", missing=sha256):
+                answer = self.client.head_object(Bucket=self.bucket, Key=self.key_of(sha256))
+        except ContentMissing:
+            return None
+        return answer["LastModified"].timestamp()
+
     def delete(self, sha256: str) -> bool:
         existed = self.exists(sha256)
         with self.calls(f"delete {sha256}"):

@@ -69,8 +69,13 @@ def test_onboard_example_fills_images_and_stores_them_on_the_local_vim(nfvo, loc
     assert (image["diskFormat"], image["minRam"]) == ("raw", 512)
     blob = nfvo.home / "vim-data" / "local" / "default" / "blobs" / image["sha256"]
     assert blob.read_bytes() == files["images/iperf.raw"]
-    assert (nfvo.home / "packages" / package["id"] / "scripts" / "install.sh").read_bytes() == \
-        files["scripts/install.sh"]
+    script = nfvo.api.get(f"/api/v1/vnf-packages/{package['id']}/scripts/install.sh")
+    assert script.status_code == 200 and script.content == files["scripts/install.sh"]
+    assert script.headers["Content-Type"].startswith("text/plain")
+    kept = nfvo.home / "store" / "blobs" / package["sha256"][:2] / package["sha256"]
+    assert kept.read_bytes() == tar.read_bytes(), "the package is a blob of the content store"
+    assert_problem(nfvo.api.get(f"/api/v1/vnf-packages/{package['id']}/scripts/nothing.sh"), 404,
+                   "artifact-not-found")
 
     assert nfvo.api.get(f"/api/v1/vnf-descriptors/{vnfd['id']}").json() == vnfd
 
@@ -116,11 +121,17 @@ def test_delete_package_removes_vnfd_scripts_and_unused_image(nfvo, local_vim, t
     package_id = onboarded["vnfPackageLocation"]
     sha = hashlib.sha256(own_image).hexdigest()
     assert (nfvo.home / "vim-data/local/default/blobs" / sha).exists()
+    package_blob = nfvo.home / "store" / "blobs" / hashlib.sha256(tar.read_bytes()).hexdigest()[:2] / \
+        hashlib.sha256(tar.read_bytes()).hexdigest()
+    shared_script = nfvo.home / "store" / "blobs" / hashlib.sha256(files["scripts/install.sh"]).hexdigest()[:2] / \
+        hashlib.sha256(files["scripts/install.sh"]).hexdigest()
+    assert package_blob.exists() and shared_script.exists()
 
     assert nfvo.api.delete(f"/api/v1/vnf-packages/{package_id}").status_code == 204
     assert_problem(nfvo.api.get(f"/api/v1/vnf-packages/{package_id}"), 404, "package-not-found")
     assert_problem(nfvo.api.get(f"/api/v1/vnf-descriptors/{onboarded['id']}"), 404, "vnfd-not-found")
-    assert not (nfvo.home / "packages" / package_id).exists()
+    assert not package_blob.exists(), "the package's own blob goes with it"
+    assert shared_script.exists(), "a script other packages have too stays"
     assert not (nfvo.home / "vim-data/local/default/blobs" / sha).exists()
     names = [i["name"] for i in nfvo.api.get(f"/api/v1/datacenters/{local_vim['id']}/images").json()]
     assert "del-image" not in names and "iperf-image" in names
@@ -201,8 +212,8 @@ def test_scripts_link_is_cloned_from_a_real_git_server_and_wins_over_scripts_fol
     package = nfvo.api.get(f"/api/v1/vnf-packages/{answer.json()['vnfPackageLocation']}").json()
     assert package["scriptsLink"] == f"{git_url}/iperf-scripts" and package["scriptsCommit"] == commit
     assert sorted(s["name"] for s in package["scripts"]) == ["README.md", "install-srv.sh", "install.sh"]
-    stored = nfvo.home / "packages" / package["id"] / "scripts" / "install.sh"
-    assert stored.read_bytes() == b"#!/bin/sh\necho from git\n"
+    stored = nfvo.api.get(f"/api/v1/vnf-packages/{package['id']}/scripts/install.sh")
+    assert stored.status_code == 200 and stored.content == b"#!/bin/sh\necho from git\n"
 
 
 def test_scripts_link_that_cannot_be_cloned_is_a_clear_error(nfvo, tmp_path):

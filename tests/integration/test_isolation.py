@@ -244,6 +244,17 @@ def vnf_packages_get_other(c):
     return c.api.get(f"/api/v1/vnf-packages/{c.other.package_vnfd['vnfPackageLocation']}")
 
 
+@op("vnf-packages.script", READ, missing="package-not-found",
+    check=lambda c, a: a.text == example_files("iperf-server")["scripts/install.sh"].decode())
+def vnf_packages_script(c):
+    return c.api.get(f"/api/v1/vnf-packages/{c.home.package_vnfd['vnfPackageLocation']}/scripts/install.sh")
+
+
+@op("vnf-packages.script-other", HIDDEN, missing="package-not-found")
+def vnf_packages_script_other(c):
+    return c.api.get(f"/api/v1/vnf-packages/{c.other.package_vnfd['vnfPackageLocation']}/scripts/install.sh")
+
+
 @op("vnf-packages.delete-other", HIDDEN_WRITE, missing="package-not-found")
 def vnf_packages_delete_other(c):
     answer = c.api.delete(f"/api/v1/vnf-packages/{c.other.package_vnfd['vnfPackageLocation']}")
@@ -622,6 +633,7 @@ def test_every_v1_route_is_in_the_matrix(world):
         ("GET", "/api/v1/vnf-packages/"), ("POST", "/api/v1/vnf-packages/"),
         ("POST", "/api/v1/vnf-packages/marketdownload"), ("GET", "/api/v1/vnf-packages/{package_id}"),
         ("DELETE", "/api/v1/vnf-packages/{package_id}"), ("POST", "/api/v1/vnf-packages/{package_id}/day0"),
+        ("GET", "/api/v1/vnf-packages/{package_id}/scripts/{script_id}"),
         ("GET", "/api/v1/jobs/{job_id}"),
         ("GET", "/api/v1/vnf-descriptors/"), ("POST", "/api/v1/vnf-descriptors/"),
         ("GET", "/api/v1/vnf-descriptors/{vnfd_id}"), ("PUT", "/api/v1/vnf-descriptors/{vnfd_id}"),
