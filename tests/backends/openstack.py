@@ -33,7 +33,6 @@ Nothing here reads the developer's OpenStack configuration (clouds.yaml, ``OS_*`
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import grp
 import hashlib
@@ -47,7 +46,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +54,8 @@ import pytest
 import requests
 
 from tests.backends.processes import (
+    ServerRun,
+    SharedServer,
     clean_env,
     file_lock,
     free_ports,
@@ -114,7 +115,7 @@ class OpenStackStartError(RuntimeError):
 
 
 @dataclass
-class OpenStackCloud:
+class OpenStackCloud(ServerRun):
     """A running Keystone + Glance: what a VIM registration needs, and where the logs are."""
 
     base: Path
@@ -176,70 +177,19 @@ class OpenStackCloud:
         """Glance's file store: one file per image id."""
         return self.base / "images"
 
-    def log_tail(self, lines: int = 40) -> str:
-        parts = []
-        for log in sorted((self.base / "logs").glob("*.log")):
-            text = log.read_text(errors="replace").splitlines()[-lines:]
-            parts.append(f"--- {log.name} ---\n" + "\n".join(text))
-        return "\n".join(parts)
-
     def stop(self) -> None:
-        """Kills the servers' process groups (TERM, then KILL) and removes the run directory.  Idempotent."""
-        for process in self.processes:
-            kill_group(process)
-        self.processes.clear()
-        if (self.base / "logs").is_dir():  # kept for a look after the session: .cache/openstack-logs
-            shutil.rmtree(LAST_LOGS, ignore_errors=True)
-            with contextlib.suppress(OSError):
-                shutil.copytree(self.base / "logs", LAST_LOGS)
-        shutil.rmtree(self.base, ignore_errors=True)
+        """Kills the servers and removes the run directory (logs kept in LAST_LOGS).  Idempotent."""
+        self.stop_servers(LAST_LOGS)
 
 
 # --- the fixture ------------------------------------------------------------------------
 
-_lock = threading.Lock()
-_shared: OpenStackCloud | None = None
-_failure: str | None = None
+
+def _start_shared() -> OpenStackCloud:
+    return start()
 
 
-def shared_cloud() -> OpenStackCloud:
-    """The test process's OpenStack, started on first use; raises OpenStackStartError."""
-    global _shared, _failure
-    with _lock:
-        if _failure is not None:  # do not try again for every test module
-            raise OpenStackStartError(_failure)
-        if _shared is None:
-            try:
-                _shared = start()
-            except OpenStackStartError as exc:
-                _failure = str(exc)
-                raise
-            except Exception as exc:  # an OSError on the cache directory, a broken interpreter, ...
-                _failure = f"Starting the test OpenStack failed: {exc!r}\n\n{HOW_TO_FIX}"
-                raise OpenStackStartError(_failure) from exc
-            atexit.register(stop_shared)
-        return _shared
-
-
-def stop_shared() -> None:
-    global _shared
-    with _lock:
-        if _shared is not None:
-            _shared.stop()
-            _shared = None
-
-
-@contextlib.contextmanager
-def openstack_cloud() -> Iterator[OpenStackCloud]:
-    """The shared test OpenStack (started once per process); pytest.fail if it cannot run."""
-    problem = None
-    try:
-        cloud = shared_cloud()
-    except OpenStackStartError as exc:
-        problem = str(exc)
-    if problem is not None:  # outside the except block: one message, no chained traceback
-        pytest.fail(problem, pytrace=False)
-    yield cloud
+SHARED = SharedServer(_start_shared, OpenStackStartError, "OpenStack", HOW_TO_FIX)
 
 
 def openstack_fixture(name: str | None = None) -> Callable:
@@ -248,13 +198,7 @@ def openstack_fixture(name: str | None = None) -> Callable:
     In a test module: ``openstack = openstack_fixture()``.  Every module gets the same
     servers; they stop when the session ends.
     """
-
-    def fixture() -> Iterator[OpenStackCloud]:
-        with openstack_cloud() as cloud:
-            yield cloud
-        stop_shared()  # session-scoped: runs once the whole session is over
-
-    return pytest.fixture(scope="session", name=name)(fixture)
+    return SHARED.fixture(name)
 
 
 # --- starting ---------------------------------------------------------------------------

@@ -4,11 +4,13 @@ Shared by :mod:`tests.backends.openstack` and :mod:`tests.backends.swift`: start
 server in its own process group that dies with the test process, killing that group,
 picking free loopback ports, a lock file between test processes, the per-run temporary
 directory (with the owner's pid, so a later run removes what a killed one left), and
-reading the end of a log.
+reading the end of a log; :class:`ServerRun` and :class:`SharedServer`, one running
+back-end per test process with its pytest fixture.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import os
@@ -17,7 +19,8 @@ import signal
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 #: environment variables never handed to a server's interpreter or to pip: our own venv's
@@ -121,3 +124,91 @@ def remove_abandoned_runs(prefix: str) -> None:
             shutil.rmtree(run, ignore_errors=True)
         except (OSError, ValueError):
             pass
+
+
+class ServerRun:
+    """What a running back-end (a dataclass with ``base``, its run directory, and ``processes``)
+    shares: the end of its logs, and stopping it."""
+
+    base: Path
+    processes: list[subprocess.Popen]
+
+    def log_tail(self, lines: int = 40) -> str:
+        parts = []
+        for log in sorted((self.base / "logs").glob("*.log")):
+            text = log.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"--- {log.name} ---\n" + "\n".join(text))
+        return "\n".join(parts)
+
+    def stop_servers(self, last_logs: Path) -> None:
+        """Kills the servers' process groups (TERM, then KILL), keeps a copy of the logs in
+        ``last_logs`` for a look after the session, and removes the run directory.  Idempotent."""
+        for process in self.processes:
+            kill_group(process)
+        self.processes.clear()
+        if (self.base / "logs").is_dir():
+            shutil.rmtree(last_logs, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                shutil.copytree(self.base / "logs", last_logs)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+class SharedServer:
+    """One back-end per test process, started on first use by ``start`` (which raises
+    ``error``, a RuntimeError subclass whose message says what to do), stopped at exit.  A
+    failed start is remembered: later test modules fail at once with the same message."""
+
+    def __init__(self, start: Callable[[], ServerRun], error: type[RuntimeError], what: str, how_to_fix: str):
+        self._start, self._error, self._what, self._how_to_fix = start, error, what, how_to_fix
+        self._lock = threading.Lock()
+        self._server: ServerRun | None = None
+        self._failure: str | None = None
+
+    def get(self) -> ServerRun:
+        """The running server; raises ``error``."""
+        with self._lock:
+            if self._failure is not None:
+                raise self._error(self._failure)
+            if self._server is None:
+                try:
+                    self._server = self._start()
+                except self._error as exc:
+                    self._failure = str(exc)
+                    raise
+                except Exception as exc:  # an OSError on the cache directory, a broken interpreter, ...
+                    self._failure = f"Starting the test {self._what} failed: {exc!r}\n\n{self._how_to_fix}"
+                    raise self._error(self._failure) from exc
+                atexit.register(self.stop)
+            return self._server
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._server is not None:
+                self._server.stop()
+                self._server = None
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[ServerRun]:
+        """The running server; pytest.fail (one message, no chained traceback) if it cannot run."""
+        import pytest
+
+        problem = None
+        try:
+            server = self.get()
+        except self._error as exc:
+            problem = str(exc)
+        if problem is not None:
+            pytest.fail(problem, pytrace=False)
+        yield server
+
+    def fixture(self, name: str | None = None) -> Callable:
+        """A session-scoped pytest fixture yielding the server; every module gets the same one,
+        stopped when the session ends."""
+        import pytest
+
+        def fixture() -> Iterator[ServerRun]:
+            with self.running() as server:
+                yield server
+            self.stop()  # session-scoped: runs once the whole session is over
+
+        return pytest.fixture(scope="session", name=name)(fixture)

@@ -45,29 +45,26 @@ Anything that goes wrong fails the test (never skips) with the log tail and what
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 from tests.backends.processes import (
+    ServerRun,
+    SharedServer,
     clean_env,
     file_lock,
     free_ports,
-    kill_group,
     new_run_dir,
     remove_abandoned_runs,
     spawn,
@@ -101,7 +98,7 @@ class SwiftStartError(RuntimeError):
 
 
 @dataclass
-class SwiftS3:
+class SwiftS3(ServerRun):
     """A running Swift with the S3 API: endpoint, credentials, and where the logs are."""
 
     base: Path
@@ -135,70 +132,19 @@ class SwiftS3:
         self.client().create_bucket(Bucket=name)
         return name
 
-    def log_tail(self, lines: int = 40) -> str:
-        parts = []
-        for log in sorted((self.base / "logs").glob("*.log")):
-            text = log.read_text(errors="replace").splitlines()[-lines:]
-            parts.append(f"--- {log.name} ---\n" + "\n".join(text))
-        return "\n".join(parts)
-
     def stop(self) -> None:
-        """Kills the servers' process groups (TERM, then KILL) and removes the run directory.  Idempotent."""
-        for process in self.processes:
-            kill_group(process)
-        self.processes.clear()
-        if (self.base / "logs").is_dir():  # kept for a look after the session: .cache/swift-logs
-            shutil.rmtree(LAST_LOGS, ignore_errors=True)
-            with contextlib.suppress(OSError):
-                shutil.copytree(self.base / "logs", LAST_LOGS)
-        shutil.rmtree(self.base, ignore_errors=True)
+        """Kills the servers and removes the run directory (logs kept in LAST_LOGS).  Idempotent."""
+        self.stop_servers(LAST_LOGS)
 
 
 # --- the fixture ------------------------------------------------------------------------
 
-_lock = threading.Lock()
-_shared: SwiftS3 | None = None
-_failure: str | None = None
+
+def _start_shared() -> SwiftS3:
+    return start()
 
 
-def shared_server() -> SwiftS3:
-    """The test process's Swift, started on first use; raises SwiftStartError."""
-    global _shared, _failure
-    with _lock:
-        if _failure is not None:  # do not try again for every test module
-            raise SwiftStartError(_failure)
-        if _shared is None:
-            try:
-                _shared = start()
-            except SwiftStartError as exc:
-                _failure = str(exc)
-                raise
-            except Exception as exc:  # an OSError on the cache directory, a broken interpreter, ...
-                _failure = f"Starting the test Swift failed: {exc!r}\n\n{HOW_TO_FIX}"
-                raise SwiftStartError(_failure) from exc
-            atexit.register(stop_shared)
-        return _shared
-
-
-def stop_shared() -> None:
-    global _shared
-    with _lock:
-        if _shared is not None:
-            _shared.stop()
-            _shared = None
-
-
-@contextlib.contextmanager
-def swift_s3() -> Iterator[SwiftS3]:
-    """The shared test Swift (started once per process); pytest.fail if it cannot run."""
-    problem = None
-    try:
-        server = shared_server()
-    except SwiftStartError as exc:
-        problem = str(exc)
-    if problem is not None:  # outside the except block: one message, no chained traceback
-        pytest.fail(problem, pytrace=False)
-    yield server
+SHARED = SharedServer(_start_shared, SwiftStartError, "Swift", HOW_TO_FIX)
 
 
 def swift_fixture(name: str | None = None) -> Callable:
@@ -207,13 +153,7 @@ def swift_fixture(name: str | None = None) -> Callable:
     In a test module: ``swift = swift_fixture()``.  Every module gets the same server;
     it stops when the session ends.
     """
-
-    def fixture() -> Iterator[SwiftS3]:
-        with swift_s3() as server:
-            yield server
-        stop_shared()  # session-scoped: runs once the whole session is over
-
-    return pytest.fixture(scope="session", name=name)(fixture)
+    return SHARED.fixture(name)
 
 
 # --- starting ---------------------------------------------------------------------------

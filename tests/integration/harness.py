@@ -54,6 +54,27 @@ def fresh_postgres_database() -> Iterator[str]:
 
 
 @contextmanager
+def service_context(database: str, home: Path) -> Iterator:
+    """A service :class:`~nfvo.services.context.Context` with NFVO_HOME ``home`` on a migrated
+    database: ``"sqlite"`` (a file under ``home``) or ``"postgresql"`` (a fresh database)."""
+    import dataclasses
+
+    from nfvo import config
+    from nfvo.db.migrate import upgrade
+    from nfvo.services.context import Context
+
+    def make(url: str) -> Context:
+        upgrade(url)
+        return Context(dataclasses.replace(config.load({"NFVO_HOME": str(home)}), database_url=url))
+
+    if database == "sqlite":
+        yield make(f"sqlite:///{home / 'nfvo.sqlite'}")
+    else:
+        with fresh_postgres_database() as url:
+            yield make(config._database_url(url))
+
+
+@contextmanager
 def fresh_redis_db() -> Iterator[str]:
     """A Redis database number (8-15) of its own, emptied before and after. The number is claimed
     with a key in database 0, so that concurrent test runs never share one."""

@@ -5,35 +5,23 @@ only old blobs nothing references."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 import time
 
 import pytest
 
-from nfvo import config
-from nfvo.db.migrate import upgrade
 from nfvo.db.models import Job, PackageFile, Project, VnfPackage
 from nfvo.services import blobs
-from nfvo.services.context import Context
-from tests.integration.harness import fresh_postgres_database
+from tests.integration.harness import service_context
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def ctx(request, tmp_path):
-    def make(url):
-        settings = dataclasses.replace(config.load({"NFVO_HOME": str(tmp_path)}), database_url=url)
-        upgrade(url)
-        return Context(settings)
-
-    if request.param == "sqlite":
-        yield make(f"sqlite:///{tmp_path / 'blobs.sqlite'}")
-    else:
-        with fresh_postgres_database() as url:
-            yield make(config._database_url(url))
+    with service_context(request.param, tmp_path) as context:
+        yield context
 
 
 def _project(ctx) -> str:

@@ -7,29 +7,19 @@ import dataclasses
 
 import pytest
 
-from nfvo import config
-from nfvo.db.migrate import upgrade
 from nfvo.db.models import Job, Project
 from nfvo.errors import ValidationFailed
 from nfvo.services import job_runs, onboarding
 from nfvo.services.context import Context
-from tests.integration.harness import fresh_postgres_database
+from tests.integration.harness import service_context
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def ctx(request, tmp_path):
-    def make(url):
-        settings = dataclasses.replace(config.load({"NFVO_HOME": str(tmp_path)}), database_url=url)
-        upgrade(url)
-        return Context(settings)
-
-    if request.param == "sqlite":
-        yield make(f"sqlite:///{tmp_path / 'claims.sqlite'}")
-    else:
-        with fresh_postgres_database() as url:
-            yield make(config._database_url(url))
+    with service_context(request.param, tmp_path) as context:
+        yield context
 
 
 def _job(ctx) -> str:
@@ -83,11 +73,7 @@ def test_finished_jobs_are_never_claimed_again(ctx):
 def test_a_value_postgresql_cannot_store_is_a_validation_error(tmp_path):
     """The last line behind the field checks: a too-long or NUL-holding value makes ctx.transaction
     raise ValidationFailed (a 422), not a database error (a 500), and nothing is written."""
-    with fresh_postgres_database() as url:
-        settings = dataclasses.replace(config.load({"NFVO_HOME": str(tmp_path)}),
-                                       database_url=config._database_url(url))
-        upgrade(settings.database_url)
-        ctx = Context(settings)
+    with service_context("postgresql", tmp_path) as ctx:
         for name in ("p" * 300, "p\x00q"):
             with pytest.raises(ValidationFailed, match="cannot be stored"):
                 with ctx.transaction() as session:
