@@ -56,7 +56,7 @@ class Settings:
     store_region: str = ""  # NFVO_STORE_REGION
     store_access_key: str = ""  # NFVO_STORE_ACCESS_KEY (empty: boto3's own lookup, e.g. an instance role)
     store_secret_key: str = field(default="", repr=False)  # NFVO_STORE_SECRET_KEY
-    store_part_size: int = 64 * MiB  # NFVO_STORE_PART_SIZE: bytes per part of a multipart upload
+    store_part_size: int = 32 * MiB  # NFVO_STORE_PART_SIZE: bytes per part of a multipart upload
     secret_key: str = field(default="", repr=False)
 
     @property
@@ -179,7 +179,7 @@ def _store_url(value: str) -> str:
 
 def _part_size(env: dict) -> int:
     """NFVO_STORE_PART_SIZE: S3 takes parts of 5 MiB to 5 GiB."""
-    value = _int(env, "NFVO_STORE_PART_SIZE", 64 * MiB)
+    value = _int(env, "NFVO_STORE_PART_SIZE", 32 * MiB)
     if not 5 * MiB <= value <= 5 * GiB:
         raise SystemExit(f"NFVO_STORE_PART_SIZE must be between {5 * MiB} (5 MiB) and {5 * GiB} (5 GiB), not {value}")
     return value

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import queue
+import threading
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
@@ -64,10 +66,11 @@ class VerifyingReader(io.RawIOBase):
 
 
 def copy_hashed(source: BinaryIO, target: BinaryIO, digest: Any | None, *,
-                progress: Callable[[int], None] | None = None) -> int:
+                progress: Callable[[int], None] | None = None, observe: Callable[[bytes], None] | None = None) -> int:
     """Copies what is left in ``source`` to ``target`` in CHUNK reads, feeding each chunk to the
-    hashlib ``digest`` (None: copy only); returns the byte count. ``progress`` gets the count so
-    far, this chunk included, before the chunk is written, and may raise to stop the copy."""
+    hashlib ``digest`` (None: copy only) and to ``observe``; returns the byte count. ``progress``
+    gets the count so far, this chunk included, before the chunk is written, and may raise to
+    stop the copy."""
     size = 0
     while chunk := source.read(CHUNK):
         size += len(chunk)
@@ -75,6 +78,8 @@ def copy_hashed(source: BinaryIO, target: BinaryIO, digest: Any | None, *,
             progress(size)
         if digest is not None:
             digest.update(chunk)
+        if observe is not None:
+            observe(chunk)
         target.write(chunk)
     return size
 
@@ -86,3 +91,38 @@ def sha256_of(stream: BinaryIO) -> tuple[str, int]:
         digest.update(chunk)
         size += len(chunk)
     return digest.hexdigest(), size
+
+
+class OnAThread:
+    """Calls ``consume(chunk)`` for each chunk given to :meth:`feed`, in order, on a thread of its
+    own, so that hashing there (hashlib lets go of the GIL) runs beside the caller's own work on
+    another core. At most ``depth`` chunks wait; chunks must not change once fed (bytes do not).
+    :meth:`close` waits for the last chunk and raises what ``consume`` raised; after an error
+    ``consume`` gets no more chunks. Idempotent close; the thread never outlives it."""
+
+    _END = object()
+
+    def __init__(self, consume: Callable[[bytes], None], *, depth: int = 16, name: str = "consume"):
+        self._consume, self._error = consume, None
+        self._queue: queue.Queue = queue.Queue(depth)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def feed(self, chunk: bytes) -> None:
+        self._queue.put(chunk)
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(self._END)
+            self._thread.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not self._END:
+            if self._error is None:
+                try:
+                    self._consume(chunk)
+                except BaseException as exc:  # handed to close()
+                    self._error = exc

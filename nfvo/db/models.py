@@ -234,6 +234,7 @@ class Job(Base):
     filename: Mapped[str] = mapped_column(String(255), default="")
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)  # the package's blob in the content store
     size: Mapped[int | None] = mapped_column(BigInteger)
+    member_digests: Mapped[list] = mapped_column(default=list)  # [offset, size, sha256] of large members
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     uploads: Mapped[list] = mapped_column(default=list)
     worker: Mapped[str | None] = mapped_column(String(255))

@@ -299,6 +299,12 @@ class PackageArchive:
         """
         return self._open_member(self._regular(name))
 
+    def locate(self, name: str) -> tuple[pathlib.Path, int] | None:
+        """Where the bytes of regular member ``name`` lie unchanged: (the tar file, the offset of
+        its data); None in a gzip tar.  Raises KeyError when ``name`` is not a regular file."""
+        info = self._regular(name)
+        return None if self._gzip is not None else (self.path, info.offset_data)
+
     @contextlib.contextmanager
     def _open_member(self, info: tarfile.TarInfo) -> Iterator[BinaryIO]:
         member = self.members[normalise_member_name(info.name)[0]]

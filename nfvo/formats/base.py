@@ -29,7 +29,12 @@ API_VERSION = 1
 
 class Members(Protocol):
     """The files of an opened package: ``members`` by name, and a stream of one. A format whose
-    package declares hashes verifies them in ``open_member`` (a wrong member fails its last read)."""
+    package declares hashes verifies them in ``open_member`` (a wrong member fails its last read).
+
+    Optionally ``locate(name) -> (path, offset) | None``: where a member's bytes lie unchanged in
+    a file on this host (an uncompressed archive), so that an image can go to a VIM by a kernel
+    copy instead of through Python. Only a format whose ``open_member`` checks nothing beyond
+    the archive's own bounds offers it; None (or no ``locate``) means "stream it"."""
 
     members: Mapping[str, Member]
 

@@ -378,7 +378,8 @@ def _submit(ctx: Context, project_id: str, package_id: str, received: packages.R
     kind = packages.job_kind(packages.detect(received))
     with packages.stored_upload(ctx, received) as session:
         job = Job(project_id=project_id, kind=kind, filename=received.filename, sha256=received.sha256,
-                  size=received.size, package_id=package_id, strict=packages.is_strict(ctx, strict))
+                  size=received.size, member_digests=[list(m) for m in received.members], package_id=package_id,
+                  strict=packages.is_strict(ctx, strict))
         session.add(job)
         session.flush()
         moved = session.execute(

@@ -5,9 +5,11 @@ The same for every format. Each image request is decided per VIM by the Open Bat
 failures are reported at once, before anything is uploaded. An upload from a package member
 reuses an image with the same bytes already on the VIM; a link travels as
 :mod:`nfvo.services.links` says. A link whose digest the package declares is downloaded once
-and verified before any VIM sees it. Every upload is hashed while streaming and checked
-against what the VIM reports. Every image made or used is recorded with the job at once
-(:mod:`nfvo.services.job_runs`), so its ownership is exact whatever happens next.
+and verified before any VIM sees it. Each image's bytes go to a VIM once and are hashed once:
+by nfvo where it knows the digest first (then the VIM's report is checked against it, and a
+member lying in a file may go by a kernel copy), else by the driver while it reads them.
+Every image made or used is recorded with the job at once (:mod:`nfvo.services.job_runs`),
+so its ownership is exact whatever happens next.
 """
 
 from __future__ import annotations
@@ -30,12 +32,12 @@ from nfvo.domain.images import ImageRequest, decide, lookups_needed
 from nfvo.errors import ImageResolutionFailed, ImageVerificationFailed, Issue, ValidationFailed
 from nfvo.fetch import open_http
 from nfvo.formats.base import Members, Package
-from nfvo.services import job_runs, links
+from nfvo.services import job_runs, links, upload_claims
 from nfvo.services.context import Context
 from nfvo.services.image_ownership import created_by_nfvo, lock_vims
 from nfvo.services.job_runs import Attempt
 from nfvo.services.vims import connected
-from nfvo.streams import CHUNK, HashingReader, copy_hashed, sha256_of
+from nfvo.streams import CHUNK, copy_hashed, sha256_of
 
 
 @dataclass
@@ -135,6 +137,11 @@ class _WithDownloads:
             return open(self._linked[name], "rb")
         return self._members.open_member(name)
 
+    def locate(self, name: str) -> tuple[Path, int] | None:
+        """The package's own answer; a download is streamed (its declared digest may be no SHA-256)."""
+        locate = getattr(self._members, "locate", None)
+        return None if name in self._linked or locate is None else locate(name)
+
 
 class Downloads:
     """Opens image links for uploads: a link that several uploads need is downloaded once into
@@ -193,13 +200,7 @@ def upload(
     A link travels as :func:`nfvo.services.links.carry` decides; nfvo opens the links it streams
     with ``downloads`` (default: each streamed from the link)."""
     if request.file:
-        size = members.members[request.file].size
-        reused = _same_bytes_on_vim(driver, members, request.file, size, request.config.name, attempt)
-        if reused and job_runs.use(ctx, attempt, driver, vim, reused):
-            return Resolved(request, vim, reused, False, f"same content as image {reused.id}")
-        with members.open_member(request.file) as stream:
-            image = _stream(ctx, driver, request, vim, attempt, stream, size)
-        return Resolved(request, vim, image, False, f"uploaded from {request.file}", source=f"package:{request.file}")
+        return _upload_member(ctx, driver, members, request, vim, attempt)
     reused = _reused_link(ctx, driver, vim, request.link)
     if reused and job_runs.use(ctx, attempt, driver, vim, reused):
         return Resolved(request, vim, reused, False, f"already downloaded from {request.link}", source=request.link)
@@ -215,13 +216,60 @@ def upload(
     return Resolved(request, vim, way.image, False, way.how, source=request.link, note=way.note)
 
 
+def _upload_member(ctx: Context, driver: sdk.VimDriver, members: Members, request: ImageRequest, vim: VimInstance,
+                   attempt: Attempt) -> Resolved:
+    """Puts a package member on ``vim``, reusing an image with the same bytes there.
+
+    With the member's SHA-256 known (hashed when the package was received, or now, when the
+    member lies in a file and the driver can copy files), the job holds the (VIM, digest) upload
+    claim, so a job putting the same bytes there meanwhile is waited for and its image reused;
+    the member goes by :meth:`~nfvo_plugin_sdk.VimDriver.upload_image_file` when it lies in a
+    file, streamed otherwise, and is not hashed again. A member whose digest is not known is
+    streamed once and hashed by the driver."""
+    name, size = request.file, members.members[request.file].size
+    locate = getattr(members, "locate", None)  # optional in the Members protocol
+    where = locate(name) if locate is not None else None
+    digest = attempt.member_hashes.get(name)
+    if digest is None and where is not None and sdk.UPLOAD_FILE in driver.capabilities:
+        with members.open_member(name) as stream:
+            digest = attempt.member_hashes[name] = sha256_of(stream)[0]
+    if digest is None:
+        reused = _same_bytes_on_vim(driver, members, name, size, request.config.name, attempt)
+        if reused and job_runs.use(ctx, attempt, driver, vim, reused):
+            return Resolved(request, vim, reused, False, f"same content as image {reused.id}")
+        with members.open_member(name) as stream:
+            image = _stream(ctx, driver, request, vim, attempt, stream, size)
+        return Resolved(request, vim, image, False, f"uploaded from {name}", source=f"package:{name}")
+    with upload_claims.uploading(ctx, vim.id, digest):
+        reused = _with_digest(driver, digest, request.config.name)
+        if reused and job_runs.use(ctx, attempt, driver, vim, reused):
+            return Resolved(request, vim, reused, False, f"same content as image {reused.id}")
+        if where is not None:
+            path, offset = where
+            image = _put(ctx, driver, request, vim, attempt, lambda: driver.upload_image_file(
+                request.config, str(path), offset=offset, size=size, sha256=digest))
+            verify(image, digest, request, vim)
+        else:
+            with members.open_member(name) as stream:
+                image = _stream(ctx, driver, request, vim, attempt, stream, size, digest)
+    return Resolved(request, vim, image, False, f"uploaded from {name}", source=f"package:{name}")
+
+
 def _stream(ctx: Context, driver: sdk.VimDriver, request: ImageRequest, vim: VimInstance, attempt: Attempt,
-            stream: BinaryIO, size: int | None) -> sdk.Image:
-    """Uploads ``stream`` while hashing it, then checks the VIM holds those bytes (see :func:`verify`)."""
-    reader = HashingReader(stream)
-    image = _put(ctx, driver, request, vim, attempt, lambda: driver.upload_image(request.config, reader, size=size))
-    verify(image, reader.hexdigest(), request, vim)
+            stream: BinaryIO, size: int | None, sha256: str | None = None) -> sdk.Image:
+    """Uploads ``stream`` (read once: the driver hashes what it reads, as the SDK requires) and,
+    when nfvo knows the bytes' ``sha256``, checks the VIM holds those (see :func:`verify`)."""
+    image = _put(ctx, driver, request, vim, attempt,
+                 lambda: driver.upload_image(request.config, stream, size=size, sha256=sha256))
+    if sha256 is not None:
+        verify(image, sha256, request, vim)
     return image
+
+
+def _with_digest(driver: sdk.VimDriver, sha256: str, name: str) -> sdk.Image | None:
+    """An image on the VIM with these bytes, preferring one named ``name``."""
+    same = driver.find_images(sha256=sha256)
+    return next((i for i in same if i.name == name), same[0] if same else None)
 
 
 def _same_bytes_on_vim(driver: sdk.VimDriver, members: Members, member: str, size: int, name: str,
@@ -236,8 +284,7 @@ def _same_bytes_on_vim(driver: sdk.VimDriver, members: Members, member: str, siz
     if member not in attempt.member_hashes:
         with members.open_member(member) as stream:
             attempt.member_hashes[member] = sha256_of(stream)[0]
-    same = driver.find_images(sha256=attempt.member_hashes[member])
-    return next((i for i in same if i.name == name), same[0] if same else None)
+    return _with_digest(driver, attempt.member_hashes[member], name)
 
 
 def _put(ctx: Context, driver: sdk.VimDriver, request: ImageRequest, vim: VimInstance, attempt: Attempt,

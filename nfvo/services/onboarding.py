@@ -97,6 +97,7 @@ def _onboard_file(ctx: Context, job: Job, work: Path, attempt: Attempt, source: 
     display = job.filename or fmt.stored_as
     (work / "format").mkdir()
     with fmt.open(source, limits=limits, display_name=display, work=work / "format", strict=job.strict) as package:
+        attempt.member_hashes.update(_hashed_on_receipt(job, package.members))
         job_runs.progress(ctx, attempt, "checking duplicates", 10)
         identity = hashlib.sha256(json.dumps(list(package.identity)).encode()).hexdigest()
         _refuse_duplicate(ctx, job.project_id, identity, package)
@@ -121,6 +122,21 @@ def _onboard_file(ctx: Context, job: Job, work: Path, attempt: Attempt, source: 
         sizes |= {i.file: package.members.members[i.file].size for i in package.images if i.file}
         info = fmt.package_info(package, sizes, job.sha256)
         _commit(ctx, attempt, fmt, package, _Commit(identity, vnfd, files, resolved, vims, warnings, info, sol005))
+
+
+def _hashed_on_receipt(job: Job, members) -> dict[str, str]:
+    """The SHA-256 of each member the API hashed while the package arrived (``member_digests``),
+    taken only for a member this run's own reading finds at that offset with that size."""
+    locate = getattr(members, "locate", None)  # optional in the Members protocol
+    if not job.member_digests or locate is None:
+        return {}
+    digests = {(offset, size): sha256 for offset, size, sha256 in job.member_digests}
+    known = {}
+    for name, member in members.members.items():
+        where = None if member.is_dir or not member.size else locate(name)
+        if where is not None and (where[1], member.size) in digests:
+            known[name] = digests[where[1], member.size]
+    return known
 
 
 @contextlib.contextmanager

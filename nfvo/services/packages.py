@@ -33,6 +33,7 @@ from nfvo.db.models import (
 from nfvo.domain.entity_ids import with_entity_ids
 from nfvo.domain.openbaton import vnfd_issues
 from nfvo.domain.sources import SourceDoc
+from nfvo.domain.tar_index import TarIndex
 from nfvo.errors import ArtifactNotFound, JobNotFound, NfvoError, PackageNotFound, ValidationFailed, VnfdNotFound
 from nfvo.fetch import open_http
 from nfvo.formats import registry
@@ -43,7 +44,7 @@ from nfvo.services.image_ownership import lock_vims, release_image
 from nfvo.services.nsds import follow_renamed_vnfd, refuse_if_used
 from nfvo.services.vims import connected
 from nfvo.store import Blob
-from nfvo.streams import copy_hashed
+from nfvo.streams import OnAThread, copy_hashed
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ class Received:
     filename: str
     sha256: str
     size: int
+    #: (offset, size, sha256) of its large members, found while it arrived (see nfvo.domain.tar_index)
+    members: tuple[tuple[int, int, str], ...] = ()
 
 
 def download(ctx: Context, link: str, *, progress: Callable[[int], None] | None = None,
@@ -78,17 +81,21 @@ def download(ctx: Context, link: str, *, progress: Callable[[int], None] | None 
 
 def store_upload(ctx: Context, source: BinaryIO, filename: str, *,
                  progress: Callable[[int], None] | None = None) -> Received:
-    """Streams ``source`` into a new file of the uploads directory, hashing it on the way
-    (``progress`` as for :func:`nfvo.streams.copy_hashed`); the file is removed when reading fails."""
+    """Streams ``source`` into a new file of the uploads directory, hashing it and indexing its
+    large tar members on the way (``progress`` as for :func:`nfvo.streams.copy_hashed`); the file
+    is removed when reading fails."""
     path = ctx.settings.uploads_dir / f"{uuid.uuid4()}.upload"
-    digest = hashlib.sha256()
+    digest, index = hashlib.sha256(), TarIndex()
+    indexing = OnAThread(index.feed, name="tar-index")
     try:
         with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
-            size = copy_hashed(source, out, digest, progress=progress)
+            size = copy_hashed(source, out, digest, progress=progress, observe=indexing.feed)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return Received(path, filename, digest.hexdigest(), size)
+    finally:
+        indexing.close()
+    return Received(path, filename, digest.hexdigest(), size, tuple(index.entries))
 
 
 def submit(ctx: Context, project_id: str, upload: Received, enqueue: Callable[[str], None], *,
@@ -106,7 +113,8 @@ def submit(ctx: Context, project_id: str, upload: Received, enqueue: Callable[[s
     fmt = detect(upload)
     with stored_upload(ctx, upload) as session:
         job = Job(project_id=project_id, kind=job_kind(fmt), filename=upload.filename, sha256=upload.sha256,
-                  size=upload.size, package_id=new_id(), strict=is_strict(ctx, strict))
+                  size=upload.size, member_digests=[list(m) for m in upload.members], package_id=new_id(),
+                  strict=is_strict(ctx, strict))
         session.add(job)
         if fmt.own_package_info:  # its SOL005 state, as if created and uploaded at /vnfpkgm/v1
             session.flush()

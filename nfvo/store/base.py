@@ -48,7 +48,7 @@ class StoreOptions:
     region: str = ""
     access_key: str = ""
     secret_key: str = ""
-    part_size: int = 64 * 1024 * 1024
+    part_size: int = 32 * 1024 * 1024
 
 
 def check_digest(sha256: str) -> str:

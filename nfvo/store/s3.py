@@ -6,7 +6,7 @@ the bytes as they come, in parts of ``part_size`` (NFVO_STORE_PART_SIZE): a blob
 one part is one ``PutObject`` under its final name at commit; a larger one is a multipart
 upload, to its final name when the digest was announced (``expect_sha256``), else to
 ``prefix/tmp/<uuid>``, which commit copies to the final name on the server (UploadPartCopy,
-no byte through nfvo) and deletes.  A writer holds at most two parts in memory.  Reads are
+no byte through nfvo) and deletes.  A writer holds one part in memory.  Reads are
 ranged ``GetObject`` calls.  Settings: endpoint (path-style addressing when set), region,
 access key and secret key; without keys boto3 finds credentials its usual way.
 """
@@ -82,19 +82,20 @@ class S3Store(ContentStore):
             raise
 
     def size(self, sha256: str) -> int | None:
-        try:
-            with self.calls(f"look up {sha256}", missing=sha256):
-                return self.client.head_object(Bucket=self.bucket, Key=self.key_of(sha256))["ContentLength"]
-        except ContentMissing:
-            return None
+        head = self._head(sha256)
+        return None if head is None else head["ContentLength"]
 
     def written_at(self, sha256: str) -> float | None:
+        head = self._head(sha256)
+        return None if head is None else head["LastModified"].timestamp()
+
+    def _head(self, sha256: str) -> dict | None:
+        """The HeadObject answer of the blob, None when there is none."""
         try:
             with self.calls(f"look up {sha256}", missing=sha256):
-                answer = self.client.head_object(Bucket=self.bucket, Key=self.key_of(sha256))
+                return self.client.head_object(Bucket=self.bucket, Key=self.key_of(sha256))
         except ContentMissing:
             return None
-        return answer["LastModified"].timestamp()
 
     def delete(self, sha256: str) -> bool:
         existed = self.exists(sha256)
@@ -191,20 +192,33 @@ class _S3Writer(BlobWriter):
         super().__init__(expect_sha256, expect_size)
         self.store = store
         self.part_size = store.options.part_size
-        self.buffer = bytearray()
+        self.buffer = bytearray()  # the part being filled (allocated once, at its full size)
+        self.filled = 0
         self.key = store.key_of(expect_sha256) if expect_sha256 else store._key(f"tmp/{uuid.uuid4().hex}")
         self.upload_id: str | None = None
         self.parts: list[dict] = []
         self.temporary_left = False  # a completed upload under the temporary name, to remove
 
     def _write(self, data) -> None:
-        self.buffer += data
-        while len(self.buffer) >= self.part_size:
-            part = bytes(self.buffer[: self.part_size])
-            del self.buffer[: self.part_size]
-            self._send_part(part)
+        view = memoryview(data).cast("B")
+        while len(view):
+            if not self.buffer:
+                self.buffer = bytearray(self.part_size)
+            take = min(self.part_size - self.filled, len(view))
+            self.buffer[self.filled:self.filled + take] = view[:take]
+            self.filled += take
+            view = view[take:]
+            if self.filled == self.part_size:
+                self._send_part(self.buffer)
+                self.filled = 0  # the same buffer takes the next part
 
-    def _send_part(self, part: bytes) -> None:
+    def _tail(self) -> bytearray:
+        """The bytes of the part being filled (the buffer cut to them in place)."""
+        del self.buffer[self.filled:]
+        return self.buffer
+
+    def _send_part(self, part: bytearray) -> None:
+        """Sends ``part`` as the next part (boto3 reads it in place: no copy is made)."""
         s = self.store
         with s.calls("write a blob"):
             if self.upload_id is None:
@@ -220,11 +234,11 @@ class _S3Writer(BlobWriter):
             if self.upload_id is None:  # one part: one PutObject under the final name
                 if s.size(blob.sha256) is None:
                     with s.calls(f"store {blob.sha256}"):
-                        s.client.put_object(Bucket=s.bucket, Key=final, Body=bytes(self.buffer))
+                        s.client.put_object(Bucket=s.bucket, Key=final, Body=self._tail())
                 return
-            if self.buffer:
-                self._send_part(bytes(self.buffer))
-            self.buffer = bytearray()
+            if self.filled:
+                self._send_part(self._tail())
+            self.buffer, self.filled = bytearray(), 0
             with s.calls(f"store {blob.sha256}"):
                 s.client.complete_multipart_upload(Bucket=s.bucket, Key=self.key, UploadId=self.upload_id,
                                                    MultipartUpload={"Parts": self.parts})
@@ -241,10 +255,10 @@ class _S3Writer(BlobWriter):
             self._abort()
             raise
         finally:
-            self.buffer = bytearray()
+            self.buffer, self.filled = bytearray(), 0
 
     def _abort(self) -> None:
-        self.buffer = bytearray()
+        self.buffer, self.filled = bytearray(), 0
         s = self.store
         if self.upload_id is not None:
             upload_id, self.upload_id = self.upload_id, None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -251,6 +252,12 @@ def assert_problem(answer: requests.Response, status: int, slug: str | None = No
 
 
 # --- packages -------------------------------------------------------------------------
+
+def store_blob(home: Path, data: bytes = b"", *, sha256: str | None = None) -> Path:
+    """Where the filesystem content store under NFVO_HOME ``home`` keeps ``data`` (or the blob ``sha256``)."""
+    sha = sha256 or hashlib.sha256(data).hexdigest()
+    return home / "store" / "blobs" / sha[:2] / sha
+
 
 def make_tar(path: Path, files: dict[str, bytes | str | dict], *, gz: bool = False, prefix: str = "") -> Path:
     """A package tar at ``path``: dict values become JSON, str values UTF-8."""

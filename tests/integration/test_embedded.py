@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.integration.harness import NFVO, ROOT, assert_problem, embedded_nfvo, example_files, make_tar
+from tests.integration.harness import NFVO, ROOT, assert_problem, embedded_nfvo, example_files, make_tar, store_blob
 from tests.integration.servers import free_port, make_git_repo, serve_git
 
 pytestmark = pytest.mark.integration
@@ -72,7 +72,7 @@ def test_onboard_example_fills_images_and_stores_them_on_the_local_vim(nfvo, loc
     script = nfvo.api.get(f"/api/v1/vnf-packages/{package['id']}/scripts/install.sh")
     assert script.status_code == 200 and script.content == files["scripts/install.sh"]
     assert script.headers["Content-Type"].startswith("text/plain")
-    kept = nfvo.home / "store" / "blobs" / package["sha256"][:2] / package["sha256"]
+    kept = store_blob(nfvo.home, sha256=package["sha256"])
     assert kept.read_bytes() == tar.read_bytes(), "the package is a blob of the content store"
     assert_problem(nfvo.api.get(f"/api/v1/vnf-packages/{package['id']}/scripts/nothing.sh"), 404,
                    "artifact-not-found")
@@ -121,10 +121,8 @@ def test_delete_package_removes_vnfd_scripts_and_unused_image(nfvo, local_vim, t
     package_id = onboarded["vnfPackageLocation"]
     sha = hashlib.sha256(own_image).hexdigest()
     assert (nfvo.home / "vim-data/local/default/blobs" / sha).exists()
-    package_blob = nfvo.home / "store" / "blobs" / hashlib.sha256(tar.read_bytes()).hexdigest()[:2] / \
-        hashlib.sha256(tar.read_bytes()).hexdigest()
-    shared_script = nfvo.home / "store" / "blobs" / hashlib.sha256(files["scripts/install.sh"]).hexdigest()[:2] / \
-        hashlib.sha256(files["scripts/install.sh"]).hexdigest()
+    package_blob = store_blob(nfvo.home, tar.read_bytes())
+    shared_script = store_blob(nfvo.home, files["scripts/install.sh"])
     assert package_blob.exists() and shared_script.exists()
 
     assert nfvo.api.delete(f"/api/v1/vnf-packages/{package_id}").status_code == 204

@@ -15,7 +15,7 @@ import pytest
 
 from tests.backends.swift import swift_fixture
 from tests.csar_builder import build
-from tests.integration.harness import Api, assert_problem, embedded_nfvo, example_files, make_tar
+from tests.integration.harness import Api, assert_problem, embedded_nfvo, example_files, make_tar, store_blob
 from tests.integration.servers import free_port
 from tests.integration.test_vnfpkgm import BASE, create, csar_files, put_content, wait_onboarding
 
@@ -104,11 +104,6 @@ def test_a_store_that_cannot_be_reached_refuses_the_upload_and_loses_nothing(tmp
         assert node.api.get(f"{BASE}/{package['id']}").json()["onboardingState"] == "ERROR"
         assert not list((node.home / "uploads").iterdir()), "a refused upload leaves no file"
         assert node.api.get("/api/v1/vnf-packages").json() == []
-
-
-def store_blob(home, data: bytes):
-    sha = hashlib.sha256(data).hexdigest()
-    return home / "store" / "blobs" / sha[:2] / sha
 
 
 def test_the_same_package_in_two_projects_is_kept_once_until_both_are_deleted(tmp_path):

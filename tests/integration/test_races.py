@@ -87,3 +87,35 @@ def test_identical_uploads_at_once_leave_one_package_and_its_images_exact(nfvo, 
         assert left == [], f"round {n}: the deleted package's image stays: {left}"
     for worker in nfvo.workers:
         assert worker.popen.poll() is None, worker.output()
+
+
+def test_the_same_bytes_in_packages_onboarded_at_once_go_to_the_vim_once(nfvo, vim, tmp_path):
+    """Eight packages of their own names and image names carry one image: their jobs run at once on
+    two workers, yet one uploads it and the seven others wait for it and reuse it."""
+    data = os.urandom(3 * 2**20)
+    sha = hashlib.sha256(data).hexdigest()
+    tars = []
+    for n in range(8):
+        name = f"twin-{n}"
+        metadata = (f"name: {name}\nprovider: ACME\nvim_types: [local]\nimage:\n  upload: true\n"
+                    f"  file: images/disk.raw\nimage-config:\n  name: {name}-img\n  diskFormat: raw\n"
+                    "  containerFormat: bare\n")
+        vnfd = {"name": name, "vendor": "ACME", "type": "t", "endpoint": "generic",
+                "vdu": [{"vm_image": [], "vimInstanceName": []}]}
+        tars.append(make_tar(tmp_path / f"{name}.tar", {"Metadata.yaml": metadata, "vnfd.json": vnfd,
+                                                         "images/disk.raw": data}))
+    with ThreadPoolExecutor(len(tars)) as pool:
+        answers = list(pool.map(lambda t: nfvo.api.upload(t, respond_async=True), tars))
+    assert all(a.status_code == 202 for a in answers), [a.text for a in answers]
+    jobs = [nfvo.api.wait_job(a.json()["id"], seconds=300) for a in answers]
+    assert [j["state"] for j in jobs] == ["succeeded"] * len(tars), [j.get("problem") for j in jobs]
+
+    same = [i for i in _images(nfvo, vim) if i["sha256"] == sha]
+    assert len(same) == 1, [(i["name"], i["id"]) for i in same]
+    packages = [nfvo.api.get(f"/api/v1/vnf-packages/{j['packageId']}").json() for j in jobs]
+    assert {image["id"] for p in packages for image in p["images"]} == {same[0]["id"]}
+    decisions = sorted(image["decision"].split(" image ")[0] for p in packages for image in p["images"])
+    assert decisions == ["same content as"] * 7 + ["uploaded from images/disk.raw"], decisions
+    for package in packages:
+        assert nfvo.api.delete(f"/api/v1/vnf-packages/{package['id']}").status_code == 204
+    assert [i for i in _images(nfvo, vim) if i["sha256"] == sha] == []

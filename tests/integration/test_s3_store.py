@@ -3,7 +3,9 @@ tests), and reports an unreachable endpoint, wrong keys and a missing bucket as 
 
 from __future__ import annotations
 
+import os
 import socket
+import tracemalloc
 import uuid
 
 import pytest
@@ -43,6 +45,26 @@ def test_no_temporary_object_outlives_a_commit(swift, bucket):
     listed = swift.client().list_objects_v2(Bucket=bucket, Prefix="tmpcheck/tmp/")
     assert listed.get("KeyCount", 0) == 0
     assert swift.client().list_multipart_uploads(Bucket=bucket, Prefix="tmpcheck/").get("Uploads", []) == []
+
+
+def test_a_writer_holds_one_part_in_memory(swift, bucket):
+    """48 MiB written in 1 MiB pieces with 8 MiB parts: the writer's buffer is one part, filled in
+    place and handed to boto3 as it is; no piece or part is copied beside it."""
+    store = open_store(f"s3://{bucket}/memory", options(swift, part_size=8 * MiB))
+    piece = os.urandom(MiB)
+    tracemalloc.start()
+    try:
+        with store.writer() as out:
+            for _ in range(48):
+                out.write(piece)
+            blob = out.commit()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert blob.size == 48 * MiB
+    assert peak < 8 * MiB + 2 * MiB, f"peak {peak / MiB:.1f} MiB for parts of 8 MiB"
+    with store.open(blob.sha256) as stream:
+        assert stream.read(MiB) == piece
 
 
 def test_an_endpoint_nobody_listens_on_is_unavailable(swift):

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from nfvo_plugin_sdk import (
     CREATE_FLAVOR,
+    UPLOAD_FILE,
     UPLOAD_STREAM,
     ChecksumMismatch,
     DriverConflict,
@@ -31,6 +32,7 @@ from nfvo_plugin_sdk import (
     VimDriver,
     VimSpec,
     VimUnavailable,
+    copy_range,
 )
 
 CHUNK = 1024 * 1024
@@ -64,7 +66,7 @@ class LocalDriver(VimDriver):
     store offers the flavor ``m1.small`` and the network ``local``.
     """
 
-    capabilities = frozenset({UPLOAD_STREAM, CREATE_FLAVOR})
+    capabilities = frozenset({UPLOAD_STREAM, UPLOAD_FILE, CREATE_FLAVOR})
     disk_formats = None
 
     def __init__(self, vim: VimSpec) -> None:
@@ -180,56 +182,94 @@ class LocalDriver(VimDriver):
         is kept), ``VimUnavailable`` (store not writable, disk full).  Errors raised by
         ``stream.read`` pass through unchanged.
         """
-        self._ensure_store()
-        self._drop_abandoned_parts()
-        try:
-            fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="upload-", suffix=".part")
-        except OSError as exc:
-            raise VimUnavailable(f"cannot write to local store {self.root}: {exc}") from exc
-        tmp: str | None = tmp_name
-        try:
+        with self._part() as (fd, tmp):
             digest, length = self._receive(stream, fd)
             if sha256 is not None and sha256.lower() != digest:
                 raise ChecksumMismatch(expected=sha256.lower(), actual=digest)
             if size is not None and size != length:
                 raise ChecksumMismatch(f"expected {size} bytes, read {length}")
+            return self._file(spec, tmp, digest, length)
+
+    def upload_image_file(self, spec: ImageSpec, path: str, *, offset: int = 0, size: int, sha256: str) -> Image:
+        """Copies the bytes in the kernel (``copy_file_range``, a reflink where the filesystem
+        offers one) into ``tmp/``, checks their count, and files them under ``sha256`` - nfvo's
+        digest of that file, not hashed again.  Content the store holds already is not copied.
+
+        Idempotent like :meth:`upload_image`.  Raises ``ChecksumMismatch`` when ``path`` holds
+        fewer bytes than asked for, ``VimUnavailable`` when the store cannot be written; an
+        OSError opening ``path`` passes through.
+        """
+        digest = sha256.lower()
+        self._ensure_store()
+        image = self._file(spec, None, digest, size)
+        if image is not None:
+            return image
+        with open(path, "rb") as source, self._part() as (fd, tmp):
             try:
-                with self._locked():
-                    for image in self.list_images():
-                        if image.name == spec.name and image.sha256 == digest:
-                            return image
-                    blob, new_blob = self._blobs / digest, False
-                    if not blob.exists():
-                        os.replace(tmp, blob)
-                        _fsync_dir(self._blobs)
-                        tmp, new_blob = None, True
-                    image = Image(
-                        id=str(uuid.uuid4()),
-                        name=spec.name,
-                        disk_format=spec.disk_format,
-                        container_format=spec.container_format,
-                        size=length,
-                        sha256=digest,
-                        min_cpu=spec.min_cpu,
-                        min_disk=spec.min_disk,
-                        min_ram=spec.min_ram,
-                        is_public=spec.is_public,
-                        status="active",
-                        created_at=datetime.now(UTC).isoformat(),
-                    )
-                    try:
-                        self._write_record(image)
-                    except BaseException:
-                        if new_blob:  # no record will ever point at it
-                            os.unlink(blob)
-                        raise
-                    return image
+                copied = copy_range(source.fileno(), fd, offset, size)
+                os.fsync(fd)
             except OSError as exc:
                 raise VimUnavailable(f"cannot write to local store {self.root}: {exc}") from exc
+            if copied != size:
+                raise ChecksumMismatch(f"expected {size} bytes at offset {offset} of {path}, found {copied}")
+            return self._file(spec, tmp, digest, size)
+
+    @contextlib.contextmanager
+    def _part(self) -> Iterator[tuple[int, str]]:
+        """A new upload part in ``tmp/`` (descriptor and path), removed afterwards unless filed."""
+        self._ensure_store()
+        self._drop_abandoned_parts()
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix="upload-", suffix=".part")
+        except OSError as exc:
+            raise VimUnavailable(f"cannot write to local store {self.root}: {exc}") from exc
+        try:
+            yield fd, tmp
         finally:
-            if tmp is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+    def _file(self, spec: ImageSpec, tmp: str | None, digest: str, length: int) -> Image | None:
+        """Under the lock: the record of this name and content if there is one, else the part
+        ``tmp`` becomes the blob (unless the store has that content) and a new record points at it.
+        Without a part (``tmp`` None) and without the blob, returns None and changes nothing."""
+        try:
+            with self._locked():
+                for image in self.list_images():
+                    if image.name == spec.name and image.sha256 == digest:
+                        return image
+                blob, new_blob = self._blobs / digest, False
+                if not blob.exists():
+                    if tmp is None:
+                        return None
+                    os.replace(tmp, blob)
+                    _fsync_dir(self._blobs)
+                    new_blob = True
+                image = Image(
+                    id=str(uuid.uuid4()),
+                    name=spec.name,
+                    disk_format=spec.disk_format,
+                    container_format=spec.container_format,
+                    size=length,
+                    sha256=digest,
+                    min_cpu=spec.min_cpu,
+                    min_disk=spec.min_disk,
+                    min_ram=spec.min_ram,
+                    is_public=spec.is_public,
+                    status="active",
+                    created_at=datetime.now(UTC).isoformat(),
+                )
+                try:
+                    self._write_record(image)
+                except BaseException:
+                    if new_blob:  # no record will ever point at it
+                        os.unlink(blob)
+                    raise
+                return image
+        except OSError as exc:
+            raise VimUnavailable(f"cannot write to local store {self.root}: {exc}") from exc
 
     def delete_image(self, image_id: str) -> None:
         """Remove the record, and the blob when no other record uses it.
@@ -307,7 +347,7 @@ class LocalDriver(VimDriver):
     def _receive(self, stream: BinaryIO, fd: int) -> tuple[str, int]:
         # Only the writes are wrapped: an OSError from the caller's stream is theirs.
         hasher, length = hashlib.sha256(), 0
-        with os.fdopen(fd, "wb") as out:
+        with os.fdopen(fd, "wb", closefd=False) as out:
             while True:
                 chunk = stream.read(CHUNK)
                 if chunk is None:

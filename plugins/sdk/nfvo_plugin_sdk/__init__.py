@@ -1,6 +1,6 @@
 """The contract between nfvo and its VIM driver plugins."""
 
-from .driver import CREATE_FLAVOR, IMPORT_URL, UPLOAD_STREAM, VimDriver
+from .driver import CREATE_FLAVOR, IMPORT_URL, UPLOAD_FILE, UPLOAD_STREAM, VimDriver, copy_range
 from .errors import (
     ChecksumMismatch,
     DriverConflict,
@@ -21,6 +21,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "CREATE_FLAVOR",
     "IMPORT_URL",
+    "UPLOAD_FILE",
     "UPLOAD_STREAM",
     "ChecksumMismatch",
     "DriverConflict",
@@ -36,4 +37,5 @@ __all__ = [
     "VimDriver",
     "VimSpec",
     "VimUnavailable",
+    "copy_range",
 ]

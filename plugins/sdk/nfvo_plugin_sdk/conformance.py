@@ -290,6 +290,42 @@ class StreamingConformance(_ConformanceBase):
             driver.delete_image(image.id)
 
 
+class FileConformance(_ConformanceBase):
+    """``upload_image_file``: an image from a range of a local file (every driver has it)."""
+
+    @pytest.fixture
+    def image_file(self, tmp_path, image_bytes: bytes) -> tuple[str, int]:
+        """A file holding ``image_bytes`` between other bytes: its path and the image's offset."""
+        path, offset = tmp_path / "package.tar", 1536
+        path.write_bytes(os.urandom(offset) + image_bytes + os.urandom(700))
+        return str(path), offset
+
+    def test_upload_from_a_file_range_stores_exactly_those_bytes(self, driver, spec, image_bytes, image_file) -> None:
+        path, offset = image_file
+        digest = hashlib.sha256(image_bytes).hexdigest()
+        image = driver.upload_image_file(spec, path, offset=offset, size=len(image_bytes), sha256=digest)
+        try:
+            assert image.name == spec.name
+            assert image.size in (None, len(image_bytes))
+            assert image.sha256 in (None, digest)
+            # the same name and content streamed is the same image: the file range held those bytes
+            again = driver.upload_image(spec, GeneratorStream(chunks_of(image_bytes)), sha256=digest)
+            assert again.id == image.id
+            assert [i.id for i in driver.find_images(name=spec.name)] == [image.id]
+        finally:
+            driver.delete_image(image.id)
+
+    def test_a_file_shorter_than_asked_raises_checksum_mismatch_and_leaves_nothing(
+        self, driver, spec, image_bytes, image_file
+    ) -> None:
+        path, _ = image_file
+        whole = os.path.getsize(path)
+        digest = hashlib.sha256(image_bytes).hexdigest()
+        with pytest.raises(ChecksumMismatch):
+            driver.upload_image_file(spec, path, offset=whole - 100, size=len(image_bytes), sha256=digest)
+        assert driver.find_images(name=spec.name) == []
+
+
 class ErrorConformance(_ConformanceBase):
     """Every error a driver raises on purpose is a DriverError."""
 
@@ -340,7 +376,8 @@ class ErrorConformance(_ConformanceBase):
             driver.create_flavor(name, vcpus=4, ram=1024, disk=5)
 
 
-class DriverConformance(ConnectionConformance, ImageConformance, StreamingConformance, ErrorConformance):
+class DriverConformance(ConnectionConformance, ImageConformance, StreamingConformance, FileConformance,
+                        ErrorConformance):
     """The whole kit.  A driver's test module does::
 
         class TestLocal(DriverConformance):
