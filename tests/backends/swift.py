@@ -9,15 +9,16 @@ prints the endpoint and credentials, and runs until Ctrl-C.
 How it works:
 
 1. Swift is installed from PyPI into its own venv, ``<repo>/.cache/swift-venv`` (or
-   ``NFVO_TEST_SWIFT_VENV``), pinned by ``swift/constraints.txt`` beside this file (about
-   12 s and 80 MB, once; reused while it holds swift==2.38.3).
+   ``NFVO_TEST_SWIFT_VENV``), pinned by ``deploy/object-store/constraints.txt`` as the
+   deployment's image is (about 12 s and 80 MB, once; reused while it holds swift==2.38.3).
 2. Every session makes a temporary directory (``nfvo-swift-*``) with ``swift.conf``, one
    device ``d1``, account, container and object rings of one partition and one replica
    built with ``swift-ring-builder`` for the ports picked for this run, and the
    configuration of four servers: account, container, object, and a proxy whose pipeline
-   (:data:`PIPELINE`) has ``s3api`` and ``tempauth`` (user ``test:tester``, key
-   ``testing``, region ``us-east-1``).  The servers run in the foreground (``workers = 0``),
-   in their own process groups, killed with the test process even on SIGKILL.  Swift is
+   has ``s3api`` and ``tempauth`` (user ``test:tester``, key ``testing``, region
+   ``us-east-1``), all written by ``deploy/object-store/swift_s3.py``, the very code the
+   ``object-store`` service of docker-compose.yml runs.  The servers run in the foreground
+   (``workers = 0``), in their own process groups, killed with the test process even on SIGKILL.  Swift is
    ready when every server's ``/healthcheck`` answers and a bucket (and an object in it)
    can be created and deleted through boto3 (SigV4, path-style).  Start-up takes about
    3 s (15 s with a new venv); a request then costs about 20 ms, and multipart transfers
@@ -45,6 +46,7 @@ Anything that goes wrong fails the test (never skips) with the log tail and what
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -56,8 +58,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import requests
 
 from tests.backends.processes import (
     ServerRun,
@@ -72,15 +72,25 @@ from tests.backends.processes import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-CONSTRAINTS = Path(__file__).with_name("swift") / "constraints.txt"
+
+
+def _deployed_module():
+    """``deploy/object-store/swift_s3.py``: the configuration and servers the deployment runs too."""
+    spec = importlib.util.spec_from_file_location("nfvo_swift_s3", ROOT / "deploy" / "object-store" / "swift_s3.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+swift_s3 = _deployed_module()
+CONSTRAINTS = ROOT / "deploy" / "object-store" / "constraints.txt"
 VENV = Path(os.environ.get("NFVO_TEST_SWIFT_VENV") or ROOT / ".cache" / "swift-venv")
 LOCK = VENV.parent / "swift-venv.lock"
 LAST_LOGS = ROOT / ".cache" / "swift-logs"
 SWIFT_VERSION = "2.38.3"
 ACCESS_KEY, SECRET_KEY, REGION = "test:tester", "testing", "us-east-1"
-SERVERS = ("account", "container", "object")  # the storage servers; the proxy is the fourth
-PIPELINE = ("catch_errors gatekeeper healthcheck proxy-logging listing_formats s3api tempauth "
-            "copy slo dlo versioned_writes proxy-logging proxy-server")
+SERVERS = swift_s3.SERVERS
 RUN_PREFIX = "nfvo-swift-"
 
 PIP_TIMEOUT, STEP_TIMEOUT, READY_TIMEOUT = 600, 120, 60
@@ -199,7 +209,7 @@ def ensure_venv() -> None:
             steps = [
                 [sys.executable, "-m", "venv", str(VENV)],
                 [str(VENV / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
-                 "-c", str(CONSTRAINTS), f"swift=={SWIFT_VERSION}"],
+                 "-c", str(CONSTRAINTS), f"swift=={SWIFT_VERSION}", "boto3"],
             ]
             for step in steps:
                 try:
@@ -220,7 +230,7 @@ def _venv_problem() -> str | None:
     python = VENV / "bin" / "python"
     if not python.exists() or not (VENV / "bin" / "swift-proxy-server").exists():
         return f"{VENV} has no python or swift-proxy-server"
-    check = ("import importlib.metadata as m, sys; import swift, eventlet; "
+    check = ("import importlib.metadata as m, sys; import swift, eventlet, boto3; "
              f"sys.exit(0 if m.version('swift') == {SWIFT_VERSION!r} else 3)")
     try:
         result = subprocess.run([str(python), "-c", check], capture_output=True, timeout=60, env=clean_env())
@@ -231,169 +241,16 @@ def _venv_problem() -> str | None:
     return None
 
 
-#: run by the venv's python: the three rings with swift-ring-builder's own code, in one
-#: process (0.3 s) rather than nine (4 s); one partition, one replica, one device, no min_part_hours
-_BUILD_RINGS = """
-import sys
-from swift.cli.ringbuilder import main
-base = sys.argv[1]
-for kind, port in zip(("account", "container", "object"), sys.argv[2:]):
-    builder = f"{base}/{kind}.builder"
-    for command in (["create", "0", "1", "0"], ["add", f"r1z1-127.0.0.1:{port}/d1", "1"], ["rebalance"]):
-        try:
-            main(["swift-ring-builder", builder, *command])
-        except SystemExit as exc:
-            if exc.code not in (None, 0):
-                sys.exit(f"swift-ring-builder {kind}.builder {' '.join(command)}: exit code {exc.code}")
-"""
-
-
-#: on the servers' path (PYTHONPATH is the run directory), named by ``log_custom_handlers``
-_LOG_HOOK_MODULE = "nfvo_swift_logging"
-_LOG_HOOK = '''"""Swift's loggers write to stderr only (the servers run with --verbose), never to syslog.
-
-Without a /dev/log socket Swift falls back to syslog over UDP to localhost:514, for every
-logger (the access log's too, which does not get log_custom_handlers): this hook, called
-for the first logger a server makes, drops that logger's syslog handler and makes the
-later loggers' handlers no-ops.
-"""
-import logging
-import logging.handlers
-
-from swift.common.utils import logs
-
-
-class NoSyslog(logging.NullHandler):
-    def __init__(self, *args, **kwargs):
-        super().__init__()
-
-
-def stderr_only(conf, name, log_to_console, log_route, fmt, logger, adapted_logger):
-    logs.ThreadSafeSysLogHandler = NoSyslog
-    for handler in list(logger.handlers):
-        if isinstance(handler, logging.handlers.SysLogHandler):
-            logger.removeHandler(handler)
-            handler.close()
-'''
-
-
-def _server_env(base: Path) -> dict:
-    return {**clean_env(), "PYTHONPATH": str(base)}
-
-
 def _launch(server: SwiftS3) -> None:
-    base = server.base
-    for d in ("logs", "devices/d1"):
-        (base / d).mkdir(parents=True, exist_ok=True)
-    (base / f"{_LOG_HOOK_MODULE}.py").write_text(_LOG_HOOK)
-    (base / "swift.conf").write_text(
-        "[swift-hash]\nswift_hash_path_prefix = nfvo-test\nswift_hash_path_suffix = nfvo-test\n"
-        "[storage-policy:0]\nname = Policy-0\ndefault = yes\n"
-    )
-    log = base / "logs" / "ring-builder.log"
-    with open(log, "wb") as out:
-        try:
-            code = subprocess.run([str(VENV / "bin" / "python"), "-c", _BUILD_RINGS, str(base),
-                                   *(str(server.backend_ports[s]) for s in SERVERS)],
-                                  stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                  timeout=STEP_TIMEOUT, env=clean_env()).returncode
-        except subprocess.TimeoutExpired:
-            code = "timeout"
-    if code != 0:
-        raise SwiftStartError(f"building the rings failed ({code})")
-    for kind in SERVERS:
-        conf = base / f"{kind}-server.conf"
-        conf.write_text(_storage_conf(base, kind, server.backend_ports[kind]))
-        server.processes.append(spawn([str(VENV / "bin" / f"swift-{kind}-server"), str(conf), "--verbose"],
-                                      _server_env(base), base / "logs" / f"{kind}-server.log"))
-    conf = base / "proxy-server.conf"
-    conf.write_text(_proxy_conf(base, server.port))
-    server.processes.append(spawn([str(VENV / "bin" / "swift-proxy-server"), str(conf), "--verbose"],
-                                  _server_env(base), base / "logs" / "proxy-server.log"))
+    layout = swift_s3.Layout(server.base, "127.0.0.1", server.port, server.backend_ports, ACCESS_KEY, SECRET_KEY,
+                             REGION)
+    try:
+        swift_s3.write(layout, str(VENV / "bin" / "python"))
+    except RuntimeError as exc:
+        raise SwiftStartError(str(exc)) from None
+    for name, argv in swift_s3.commands(layout, VENV / "bin"):
+        server.processes.append(spawn(argv, swift_s3.server_env(layout, clean_env()), server.base / "logs" / f"{name}.log"))
     _wait_ready(server)
-
-
-def _common_conf(base: Path, name: str, port: int) -> str:
-    return f"""[DEFAULT]
-bind_ip = 127.0.0.1
-bind_port = {port}
-# Another process may take the port between probing and binding: fail fast, start() retries.
-bind_timeout = 1
-# In the foreground: no forked workers, a single process to kill.
-workers = 0
-swift_dir = {base}
-devices = {base}/devices
-mount_check = false
-# No space reserve (a nearly full disk would refuse every PUT with 507) and no preallocation.
-disable_fallocate = true
-log_name = {name}
-log_level = INFO
-log_custom_handlers = {_LOG_HOOK_MODULE}.stderr_only
-"""
-
-
-def _storage_conf(base: Path, kind: str, port: int) -> str:
-    return _common_conf(base, f"{kind}-server", port) + f"""
-[pipeline:main]
-pipeline = healthcheck {kind}-server
-
-[filter:healthcheck]
-use = egg:swift#healthcheck
-
-[app:{kind}-server]
-use = egg:swift#{kind}
-"""
-
-
-def _proxy_conf(base: Path, port: int) -> str:
-    return _common_conf(base, "proxy-server", port) + f"""
-[pipeline:main]
-pipeline = {PIPELINE}
-
-[app:proxy-server]
-use = egg:swift#proxy
-account_autocreate = true
-# Loopback backends: connecting is instant, but a busy 2-core machine may be slow to answer.
-conn_timeout = 5
-node_timeout = 60
-# With one device, a few slow answers would otherwise take it out of service for a minute.
-error_suppression_limit = 1000
-
-[filter:catch_errors]
-use = egg:swift#catch_errors
-
-[filter:gatekeeper]
-use = egg:swift#gatekeeper
-
-[filter:healthcheck]
-use = egg:swift#healthcheck
-
-[filter:proxy-logging]
-use = egg:swift#proxy_logging
-
-[filter:listing_formats]
-use = egg:swift#listing_formats
-
-[filter:s3api]
-use = egg:swift#s3api
-location = {REGION}
-
-[filter:tempauth]
-use = egg:swift#tempauth
-user_test_tester = {SECRET_KEY} .admin
-
-[filter:copy]
-use = egg:swift#copy
-
-[filter:slo]
-use = egg:swift#slo
-
-[filter:dlo]
-use = egg:swift#dlo
-
-[filter:versioned_writes]
-use = egg:swift#versioned_writes
-"""
 
 
 def _wait_ready(server: SwiftS3) -> None:
@@ -422,11 +279,10 @@ def _wait_ready(server: SwiftS3) -> None:
 
 def _probe(server: SwiftS3) -> str:
     """'' when ready, else what is missing.  Every step times out within seconds."""
-    ports = {**server.backend_ports, "proxy": server.port}
-    for kind, port in ports.items():  # "OK" from our server, not from whatever else holds the port
-        answer = requests.get(f"http://127.0.0.1:{port}/healthcheck", timeout=2)
-        if answer.status_code != 200 or answer.text != "OK":
-            return f"the {kind} server's /healthcheck answered {answer.status_code} {answer.text[:200]!r}"
+    layout = swift_s3.Layout(server.base, "127.0.0.1", server.port, server.backend_ports, ACCESS_KEY, SECRET_KEY,
+                             REGION)
+    if problem := swift_s3.healthy(layout):
+        return problem
     client = server.client(connect_timeout=2, read_timeout=5)
     bucket = f"nfvo-ready-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=bucket)
