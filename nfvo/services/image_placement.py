@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +36,7 @@ from nfvo.services.context import Context
 from nfvo.services.image_ownership import created_by_nfvo, lock_vims
 from nfvo.services.job_runs import Attempt
 from nfvo.services.vims import connected
-from nfvo.streams import CHUNK, copy_hashed, sha256_of
+from nfvo.streams import copy_hashed, sha256_of
 
 
 @dataclass
@@ -74,7 +73,8 @@ def place(ctx: Context, package: Package, plan: Mapping[str, list[VimInstance]],
 
     wanted = [(r, d) for r, _, d in pairs if d.action == "upload"]
     verified = _verified_links(ctx, [r for r, _ in wanted if r.link and r.digest], work)
-    members = _WithDownloads(package.members, verified)
+    attempt.member_hashes.update({_LINKED + link: sha256 for link, (_path, sha256) in verified.items()})
+    members = _WithDownloads(package.members, {link: path for link, (path, _sha256) in verified.items()})
     downloads = Downloads(ctx, work, [r.link for r, d in wanted if r.link and r.link not in verified])
     resolved = []
     for n, (request, vim, decision) in enumerate(pairs, 1):
@@ -97,11 +97,12 @@ def place(ctx: Context, package: Package, plan: Mapping[str, list[VimInstance]],
 _LINKED = "nfvo-linked-image:"
 
 
-def _verified_links(ctx: Context, requests: list[ImageRequest], work: Path) -> dict[str, Path]:
+def _verified_links(ctx: Context, requests: list[ImageRequest], work: Path) -> dict[str, tuple[Path, str]]:
     """Each link (once) downloaded into ``work`` under nfvo's link policy and limits, checked
-    against its request's declared digest while streaming. ValidationFailed lists every mismatch
-    at the digest in the package; nothing reaches a VIM before all match. By link."""
-    fetched: dict[str, Path] = {}
+    against its request's declared digest while streaming, and its SHA-256 taken in the same
+    pass. ValidationFailed lists every mismatch at the digest in the package; nothing reaches a
+    VIM before all match. By link: (the file, its SHA-256)."""
+    fetched: dict[str, tuple[Path, str]] = {}
     issues = []
     for request in requests:
         if request.link in fetched:
@@ -110,13 +111,14 @@ def _verified_links(ctx: Context, requests: list[ImageRequest], work: Path) -> d
         path = work / "linked-images" / f"{len(fetched)}.img"
         path.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.new(algorithm)
+        sha256 = digest if algorithm == "sha256" else hashlib.sha256()
         with open_http(request.link, ctx.fetch_policy) as stream, open(path, "wb") as out:
-            copy_hashed(stream, out, digest)
+            copy_hashed(stream, out, digest, observe=None if sha256 is digest else sha256.update)
         if digest.hexdigest() != expected:
             issues.append(Issue(f"the image at {request.link} has {algorithm} {digest.hexdigest()}, not the "
                                 f"{expected} the package declares", request.source_file, request.source_line,
                                 request.digest_pointer or request.block_pointer))
-        fetched[request.link] = path
+        fetched[request.link] = (path, sha256.hexdigest())
     if issues:
         raise ValidationFailed(f"{len(issues)} image{'s' if len(issues) > 1 else ''} do not match their declared "
                                "digest", errors=issues)
@@ -138,35 +140,40 @@ class _WithDownloads:
         return self._members.open_member(name)
 
     def locate(self, name: str) -> tuple[Path, int] | None:
-        """The package's own answer; a download is streamed (its declared digest may be no SHA-256)."""
+        """A download is a whole file; a package member is where the package says."""
+        if name in self._linked:
+            return self._linked[name], 0
         locate = getattr(self._members, "locate", None)
-        return None if name in self._linked or locate is None else locate(name)
+        return None if locate is None else locate(name)
 
 
 class Downloads:
-    """Opens image links for uploads: a link that several uploads need is downloaded once into
-    ``work`` (on first use) and read from there; any other is streamed from the link itself."""
+    """Image links for uploads: a link that several uploads need is downloaded once into ``work``
+    (on first use, hashed on the way) and handed to each VIM as that file; any other is streamed
+    from the link itself."""
 
     def __init__(self, ctx: Context, work: Path | None, links: list[str]):
         self._ctx, self._dir = ctx, work / "links" if work else None
         self._shared = {link for link in links if links.count(link) > 1}
-        self._files: dict[str, Path] = {}
+        self._files: dict[str, tuple[Path, str]] = {}
+
+    def file(self, link: str) -> tuple[Path, str] | None:
+        """(the downloaded file, its SHA-256) of a link several uploads need; None for another."""
+        if link not in self._shared:
+            return None
+        if link not in self._files:
+            self._dir.mkdir(exist_ok=True)
+            path, digest = self._dir / f"{len(self._files)}.img", hashlib.sha256()
+            with open_http(link, self._ctx.fetch_policy) as stream, open(path, "wb") as out:
+                copy_hashed(stream, out, digest)
+            self._files[link] = (path, digest.hexdigest())
+        return self._files[link]
 
     @contextlib.contextmanager
     def open(self, link: str) -> Iterator[tuple[BinaryIO, int | None]]:
-        """``(stream, size)`` of the bytes behind ``link``."""
-        if link not in self._shared:
-            with open_http(link, self._ctx.fetch_policy) as stream:
-                yield stream, stream.size
-            return
-        if link not in self._files:
-            self._dir.mkdir(exist_ok=True)
-            path = self._dir / f"{len(self._files)}.img"
-            with open_http(link, self._ctx.fetch_policy) as stream, open(path, "wb") as out:
-                shutil.copyfileobj(stream, out, CHUNK)
-            self._files[link] = path
-        with open(self._files[link], "rb") as stream:
-            yield stream, self._files[link].stat().st_size
+        """``(stream, size)`` of the bytes behind ``link``, streamed from it."""
+        with open_http(link, self._ctx.fetch_policy) as stream:
+            yield stream, stream.size
 
 
 def decide_on(ctx: Context, request: ImageRequest, vim: VimInstance):
@@ -209,6 +216,13 @@ def upload(
         return _put(ctx, driver, request, vim, attempt, lambda: driver.import_image(request.config, request.link))
 
     def streamed() -> sdk.Image:
+        downloaded = downloads.file(request.link) if downloads else None
+        if downloaded is not None:
+            path, sha256 = downloaded
+            image = _put(ctx, driver, request, vim, attempt, lambda: driver.upload_image_file(
+                request.config, str(path), size=path.stat().st_size, sha256=sha256))
+            verify(image, sha256, request, vim)
+            return image
         with (downloads or Downloads(ctx, None, [])).open(request.link) as (stream, size):
             return _stream(ctx, driver, request, vim, attempt, stream, size)
 

@@ -46,6 +46,11 @@ def test_an_image_link_is_downloaded_once_for_every_vim_that_gets_it(nfvo, tmp_p
     assert len({i["vimId"] for i in package["images"]}) == 3  # local, store-b and store-c
     assert {i["sha256"] for i in package["images"]} == {hashlib.sha256(b"\x01" * 300_000).hexdigest()}
     assert log == ["/disk.raw"]
+    # the one download went to each local VIM as a hard link: one file, no byte copied again
+    sha = hashlib.sha256(b"\x01" * 300_000).hexdigest()
+    blobs = [nfvo.home / "vim-data" / "local" / store / "blobs" / sha for store in ("default", "store-b", "store-c")]
+    assert len({(b.stat().st_dev, b.stat().st_ino) for b in blobs}) == 1, blobs
+    assert blobs[0].stat().st_nlink == 3  # the job's own download is gone
 
 
 def test_a_scripts_link_is_not_fetched_when_no_vim_takes_the_package(nfvo, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import fcntl
 import hashlib
 import json
@@ -193,7 +194,9 @@ class LocalDriver(VimDriver):
     def upload_image_file(self, spec: ImageSpec, path: str, *, offset: int = 0, size: int, sha256: str) -> Image:
         """Copies the bytes in the kernel (``copy_file_range``, a reflink where the filesystem
         offers one) into ``tmp/``, checks their count, and files them under ``sha256`` - nfvo's
-        digest of that file, not hashed again.  Content the store holds already is not copied.
+        digest of that file, not hashed again.  Content the store holds already is not copied;
+        a whole file on the store's filesystem becomes the blob as a hard link (no byte copied:
+        nfvo never changes a file it hands over, it only removes it).
 
         Idempotent like :meth:`upload_image`.  Raises ``ChecksumMismatch`` when ``path`` holds
         fewer bytes than asked for, ``VimUnavailable`` when the store cannot be written; an
@@ -202,6 +205,9 @@ class LocalDriver(VimDriver):
         digest = sha256.lower()
         self._ensure_store()
         image = self._file(spec, None, digest, size)
+        if image is None and offset == 0 and os.path.getsize(path) == size:
+            _fsync_file(path)  # its bytes are durable before a record points at them
+            image = self._file(spec, None, digest, size, link_from=path)
         if image is not None:
             return image
         with open(path, "rb") as source, self._part() as (fd, tmp):
@@ -231,10 +237,12 @@ class LocalDriver(VimDriver):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
 
-    def _file(self, spec: ImageSpec, tmp: str | None, digest: str, length: int) -> Image | None:
+    def _file(self, spec: ImageSpec, tmp: str | None, digest: str, length: int, *,
+              link_from: str | None = None) -> Image | None:
         """Under the lock: the record of this name and content if there is one, else the part
-        ``tmp`` becomes the blob (unless the store has that content) and a new record points at it.
-        Without a part (``tmp`` None) and without the blob, returns None and changes nothing."""
+        ``tmp`` (or a hard link to the file ``link_from``) becomes the blob, unless the store has
+        that content, and a new record points at it. Without a part and without the blob (or
+        when the file cannot be linked: another filesystem), returns None and changes nothing."""
         try:
             with self._locked():
                 for image in self.list_images():
@@ -242,9 +250,17 @@ class LocalDriver(VimDriver):
                         return image
                 blob, new_blob = self._blobs / digest, False
                 if not blob.exists():
-                    if tmp is None:
+                    if link_from is not None:
+                        try:
+                            os.link(link_from, blob)
+                        except OSError as exc:
+                            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EACCES):
+                                raise
+                            return None
+                    elif tmp is None:
                         return None
-                    os.replace(tmp, blob)
+                    else:
+                        os.replace(tmp, blob)
                     _fsync_dir(self._blobs)
                     new_blob = True
                 image = Image(
@@ -423,6 +439,14 @@ class LocalDriver(VimDriver):
 def _fsync_dir(directory: Path) -> None:
     """Makes a rename into ``directory`` survive a crash."""
     fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

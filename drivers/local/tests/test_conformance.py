@@ -284,3 +284,17 @@ def test_content_the_store_holds_is_not_copied_again(tmp_path):
     assert driver.blob_path(second).read_bytes() == data
     assert driver.upload_image_file(ImageSpec(name="b"), str(tmp_path / "gone"), size=len(data),
                                     sha256=first.sha256).id == second.id
+
+
+def test_a_whole_file_on_the_same_filesystem_becomes_the_blob_as_a_hard_link(tmp_path):
+    driver = make_driver(tmp_path / "vim")
+    data = os.urandom(2**20 + 3)
+    source = tmp_path / "download.img"
+    source.write_bytes(data)
+    made = driver.upload_image_file(ImageSpec(name="linked"), str(source), size=len(data),
+                                    sha256=hashlib.sha256(data).hexdigest())
+    blob = driver.blob_path(made)
+    assert os.path.samefile(blob, source)  # no byte copied
+    source.unlink()  # the caller removes its file: the image keeps its bytes
+    assert blob.read_bytes() == data
+    assert os.listdir(driver.root / "tmp") == []
