@@ -19,7 +19,7 @@ import re
 import shutil
 import tarfile
 import zlib
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -216,8 +216,11 @@ class MemberWindow(io.RawIOBase):
 class PackageArchive:
     """A tar opened and checked member by member before anything is read."""
 
-    def __init__(self, path: pathlib.Path, limits: ArchiveLimits, display_name: str, kind_of=openbaton_kind):
+    def __init__(self, path: pathlib.Path, limits: ArchiveLimits, display_name: str, kind_of=openbaton_kind,
+                 opener: Callable[[], BinaryIO] | None = None):
         self.path = path
+        self._local = opener is None
+        self._opener = opener or (lambda: open(self.path, "rb"))
         self.kind_of = kind_of
         self.limits = limits
         self.display_name = display_name
@@ -230,8 +233,11 @@ class PackageArchive:
 
     @classmethod
     def open(cls, path: str | os.PathLike, limits: ArchiveLimits = ArchiveLimits(), *,
-             display_name: str = "package", kind_of=openbaton_kind) -> PackageArchive:
-        """Open and check the tar at ``path`` (plain or gzip, told apart by content).
+             display_name: str = "package", kind_of=openbaton_kind,
+             opener: Callable[[], BinaryIO] | None = None) -> PackageArchive:
+        """Open and check the tar at ``path`` (plain or gzip, told apart by content); with
+        ``opener``, the tar each of its calls opens anew as a seekable binary stream (a blob of a
+        content store with no local file: one ranged read per member), ``path`` only naming it.
 
         ``kind_of(name)`` tells which of the ``limits`` applies to a member (default: the
         Open Baton layout, :func:`openbaton_kind`).  Raises UnsafeArchive listing every bad
@@ -243,8 +249,8 @@ class PackageArchive:
         or when a header holds a malformed number (the Issue names that member).
         OSError from the file system itself propagates.
         """
-        archive = cls(pathlib.Path(path), limits, display_name, kind_of)
-        archive._raw = open(archive.path, "rb")
+        archive = cls(pathlib.Path(path), limits, display_name, kind_of, opener)
+        archive._raw = archive._opener()
         try:
             archive._list()
         except BaseException:
@@ -301,9 +307,16 @@ class PackageArchive:
 
     def locate(self, name: str) -> tuple[pathlib.Path, int] | None:
         """Where the bytes of regular member ``name`` lie unchanged: (the tar file, the offset of
-        its data); None in a gzip tar.  Raises KeyError when ``name`` is not a regular file."""
+        its data); None in a gzip tar or one read through an opener.  Raises KeyError when
+        ``name`` is not a regular file."""
+        offset = self.offset_of(name)
+        return None if offset is None or not self._local else (self.path, offset)
+
+    def offset_of(self, name: str) -> int | None:
+        """Where the data of regular member ``name`` starts in the tar; None in a gzip tar.
+        Raises KeyError when ``name`` is not a regular file."""
         info = self._regular(name)
-        return None if self._gzip is not None else (self.path, info.offset_data)
+        return None if self._gzip is not None else info.offset_data
 
     @contextlib.contextmanager
     def _open_member(self, info: tarfile.TarInfo) -> Iterator[BinaryIO]:
@@ -316,7 +329,7 @@ class PackageArchive:
     def _open_raw(self, info: tarfile.TarInfo) -> Iterator[BinaryIO]:
         if self._gzip is None:
             # A handle of its own, so several members can stream at once.
-            with open(self.path, "rb") as raw:
+            with self._opener() as raw:
                 raw.seek(info.offset_data)
                 with io.BufferedReader(MemberWindow(raw, info.size), CHUNK) as stream:
                     yield stream
@@ -447,7 +460,7 @@ class PackageArchive:
         """After the last member only zero padding may follow; anything else is corruption."""
         end = self._tar.offset
         if self._gzip is None:
-            if os.fstat(self._raw.fileno()).st_size < end:
+            if self._raw.seek(0, io.SEEK_END) < end:
                 raise self._broken("truncated: the last member's data is cut short")
         self._reader.seek(end)
         if self._reader.tell() != end:

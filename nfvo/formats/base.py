@@ -33,8 +33,10 @@ class Members(Protocol):
 
     Optionally ``locate(name) -> (path, offset) | None``: where a member's bytes lie unchanged in
     a file on this host (an uncompressed archive), so that an image can go to a VIM by a kernel
-    copy instead of through Python. Only a format whose ``open_member`` checks nothing beyond
-    the archive's own bounds offers it; None (or no ``locate``) means "stream it"."""
+    copy instead of through Python; and ``offset_of(name) -> int | None``: where its bytes start
+    in the package, local file or not (so that digests taken while the package arrived apply).
+    Only a format whose ``open_member`` checks nothing beyond the archive's own bounds offers
+    them; None (or no such method) means "stream it"."""
 
     members: Mapping[str, Member]
 
@@ -167,6 +169,9 @@ class PackageFormat(ABC):
     #: detection order, lower first: a format whose packages another format could also take
     #: for its own (any tar is a candidate Open Baton package) comes last
     priority: ClassVar[int] = 100
+    #: whether :meth:`open` takes ``opener``: then a package in a content store with no local
+    #: file (S3) is read through ranged reads instead of being copied to the worker first
+    opens_streams: ClassVar[bool] = False
     #: whether :meth:`package_info` gives the package's SOL005 view; a package of such a format
     #: uploaded through the Open Baton API gets its SOL005 record (in PROCESSING) at once
     own_package_info: ClassVar[bool] = False
@@ -189,6 +194,8 @@ class PackageFormat(ABC):
              strict: bool) -> ContextManager[Package]:
         """Reads and checks the package at ``path``; the Package stays readable (its members
         open) until the context ends. ``work`` is a private directory for the format's files.
+        A format with :attr:`opens_streams` also takes ``opener=``: a callable that opens the
+        package anew as a seekable binary stream at each call (``path`` then only names it).
 
         Raises ValidationFailed (or UnsafeArchive) listing every finding at once when one is an
         error, or any is under ``strict`` (see :func:`nfvo.domain.findings.settle`)."""

@@ -25,6 +25,7 @@ class OpenBatonFormat(PackageFormat):
     stored_as = "package.tar"
     media_type = "application/x-tar"
     priority = 1000  # the fallback for any tar
+    opens_streams = True
 
     def recognises(self, path: Path) -> bool:
         return not is_zip(path)
@@ -43,8 +44,8 @@ class OpenBatonFormat(PackageFormat):
 
     @contextlib.contextmanager
     def open(self, path: Path, *, limits: ArchiveLimits, display_name: str, work: Path,
-             strict: bool) -> Iterator[Package]:
-        with PackageArchive.open(path, limits, display_name=display_name) as archive:
+             strict: bool, opener=None) -> Iterator[Package]:
+        with PackageArchive.open(path, limits, display_name=display_name, opener=opener) as archive:
             package = openbaton.read_package(archive, strict=strict)
             yield _describe(package, archive)
 

@@ -31,7 +31,7 @@ from nfvo.errors import DuplicatePackage, Issue, NfvoError, NoMatchingVim, Packa
 from nfvo.fetch import fetch_git
 from nfvo.formats import registry
 from nfvo.formats.base import Checkout, Fetchers, Files, Package, PackageFormat
-from nfvo.services import blobs, job_runs
+from nfvo.services import blobs, job_runs, packages
 from nfvo.services.context import Context
 from nfvo.services.etsi_packages import vim_selection
 from nfvo.services.flavours import create_flavours
@@ -86,17 +86,29 @@ class _Sol005:
 
 
 def _onboard(ctx: Context, job: Job, work: Path, attempt: Attempt) -> None:
+    """Reads the package where it is: the content store's own file; through ranged reads of the
+    store when it has no local file and the package's format reads streams (known from the
+    job's kind: the API detected it); else a copy in ``work``."""
     limits = ArchiveLimits.from_settings(ctx.settings)
+    fmt = packages.format_of_kind(job.kind)
+    if job.sha256 and not job.upload_path and fmt is not None and fmt.opens_streams \
+            and ctx.store.local_path(job.sha256) is None:
+        def opener():
+            return ctx.store.seekable(job.sha256)
+        _onboard_file(ctx, job, work, attempt, work / (job.filename or fmt.stored_as), limits, fmt, opener=opener)
+        return
     with _package_file(ctx, job, work) as source:
-        _onboard_file(ctx, job, work, attempt, source, limits)
+        _onboard_file(ctx, job, work, attempt, source, limits, registry.detect(source, job.filename))
 
 
-def _onboard_file(ctx: Context, job: Job, work: Path, attempt: Attempt, source: Path, limits: ArchiveLimits) -> None:
-    fmt = registry.detect(source, job.filename)
+def _onboard_file(ctx: Context, job: Job, work: Path, attempt: Attempt, source: Path, limits: ArchiveLimits,
+                  fmt: PackageFormat, *, opener=None) -> None:
     sol005 = _sol005(ctx, job)
     display = job.filename or fmt.stored_as
     (work / "format").mkdir()
-    with fmt.open(source, limits=limits, display_name=display, work=work / "format", strict=job.strict) as package:
+    streams = {"opener": opener} if opener is not None else {}
+    with fmt.open(source, limits=limits, display_name=display, work=work / "format", strict=job.strict,
+                  **streams) as package:
         attempt.member_hashes.update(_hashed_on_receipt(job, package.members))
         job_runs.progress(ctx, attempt, "checking duplicates", 10)
         identity = hashlib.sha256(json.dumps(list(package.identity)).encode()).hexdigest()
@@ -127,15 +139,15 @@ def _onboard_file(ctx: Context, job: Job, work: Path, attempt: Attempt, source: 
 def _hashed_on_receipt(job: Job, members) -> dict[str, str]:
     """The SHA-256 of each member the API hashed while the package arrived (``member_digests``),
     taken only for a member this run's own reading finds at that offset with that size."""
-    locate = getattr(members, "locate", None)  # optional in the Members protocol
-    if not job.member_digests or locate is None:
+    offset_of = getattr(members, "offset_of", None)  # optional in the Members protocol
+    if not job.member_digests or offset_of is None:
         return {}
     digests = {(offset, size): sha256 for offset, size, sha256 in job.member_digests}
     known = {}
     for name, member in members.members.items():
-        where = None if member.is_dir or not member.size else locate(name)
-        if where is not None and (where[1], member.size) in digests:
-            known[name] = digests[where[1], member.size]
+        offset = None if member.is_dir or not member.size else offset_of(name)
+        if offset is not None and (offset, member.size) in digests:
+            known[name] = digests[offset, member.size]
     return known
 
 

@@ -160,6 +160,12 @@ def job_kind(fmt: PackageFormat) -> str:
     return _JOB_KINDS.get(fmt.name, f"onboard-{fmt.name}")
 
 
+def format_of_kind(kind: str) -> PackageFormat | None:
+    """The installed format whose packages get jobs of ``kind`` (see :func:`job_kind`); None when
+    no working format has that kind."""
+    return next((fmt for fmt in registry.formats() if job_kind(fmt) == kind), None)
+
+
 def is_strict(ctx: Context, asked: bool) -> bool:
     """Whether a new job validates strictly: asked for by the request, or the service's setting."""
     return asked or ctx.settings.validation == "strict"

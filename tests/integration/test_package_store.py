@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import zipfile
@@ -90,6 +91,29 @@ def test_an_open_baton_package_and_its_scripts_live_in_s3(on_s3, swift, tmp_path
     assert content.content == tar.read_bytes()
     assert on_s3.api.delete(f"/api/v1/vnf-packages/{package_id}").status_code == 204
     assert not {blob_key(tar.read_bytes()), blob_key(files["scripts/install.sh"])} & keys(swift, on_s3.bucket)
+
+
+def test_the_worker_reads_an_open_baton_package_from_s3_by_range_and_copies_it_nowhere(on_s3, swift, tmp_path):
+    """Swift's access log shows how the package's object was read while it onboarded: never
+    sent whole (a copy into the work directory would fetch it whole), and the image member once,
+    by a ranged GET of exactly its bytes."""
+    files = example_files("iperf-server")
+    files["images/iperf.raw"] = os.urandom(24 * MiB)
+    tar = make_tar(tmp_path / "ranged.tar", files)
+    log = swift.base / "logs" / "proxy-server.log"
+    seen = log.stat().st_size
+    answer = on_s3.api.upload(tar)
+    assert answer.status_code == 200, answer.text
+    with open(log, "rb") as f:
+        f.seek(seen)
+        lines = f.read().decode(errors="replace").splitlines()
+    gets = [line.split() for line in lines if f" GET /{on_s3.bucket}/{blob_key(tar.read_bytes())} " in line]
+    sent = [(fields[fields.index("HTTP/1.0") + 1], int(fields[fields.index("HTTP/1.0") + 6])) for fields in gets]
+    assert sent, lines[-20:]
+    assert not [s for s in sent if s[1] >= tar.stat().st_size], sent
+    # the image: one ranged GET from its first byte on (to the tar's end: a few KB more)
+    assert [n for status, n in sent if status == "206" and 24 * MiB <= n < tar.stat().st_size], sent
+    assert on_s3.api.delete(f"/api/v1/vnf-packages/{answer.json()['vnfPackageLocation']}").status_code == 204
 
 
 def test_a_store_that_cannot_be_reached_refuses_the_upload_and_loses_nothing(tmp_path):
