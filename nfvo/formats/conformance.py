@@ -182,6 +182,42 @@ class FormatConformance:
         assert isinstance(record, Record)
         json.dumps(record.meta)
 
+    def test_a_package_read_through_an_opener_is_the_same_package(self, package_format, valid_package, tmp_path):
+        """``opens_streams``: the package read from a stream that is no file (as an S3 store's blob
+        is), named by a path that does not exist, gives the same identity, members and bytes; a
+        format without it may not be handed an opener."""
+        if not package_format.opens_streams:
+            with pytest.raises(TypeError):
+                package_format.open(valid_package, limits=ArchiveLimits(), display_name="p", work=tmp_path,
+                                    strict=False, opener=lambda: open(valid_package, "rb"))
+            return
+        data, opened = valid_package.read_bytes(), []
+
+        def opener():
+            opened.append(1)
+            return io.BufferedReader(_NoFile(data))
+
+        (tmp_path / "a").mkdir()
+        (tmp_path / "b").mkdir()
+        with self.read(package_format, valid_package, tmp_path / "a") as by_path, \
+                self.read(package_format, tmp_path / "absent" / valid_package.name, tmp_path / "b",
+                          opener=opener) as by_stream:
+            assert by_stream.identity == by_path.identity
+            assert by_stream.members.members == by_path.members.members
+            for name, member in by_path.members.members.items():
+                if member.is_dir:
+                    continue
+                try:
+                    with by_path.members.open_member(name) as a:
+                        expected = a.read()
+                except KeyError:  # a member the format does not hand out (e.g. one with no declared hash)
+                    with pytest.raises(KeyError):
+                        by_stream.members.open_member(name).__enter__()
+                    continue
+                with by_stream.members.open_member(name) as b:
+                    assert b.read() == expected, name
+        assert opened
+
     def test_build_round_trips(self, package_format, unpacked_package, tmp_path, work):
         out = tmp_path / f"built{Path(package_format.stored_as).suffix}"
         if unpacked_package is None:
@@ -193,3 +229,30 @@ class FormatConformance:
         assert package_format.recognises(built)
         with self.read(package_format, built, work) as package:
             assert package.format == package_format.name
+
+
+class _NoFile(io.RawIOBase):
+    """Seekable bytes with no file descriptor, like a content store's ranged blob."""
+
+    def __init__(self, data: bytes):
+        super().__init__()
+        self._data, self._pos = data, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._pos = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._data)}[whence] + offset
+        return self._pos
+
+    def readinto(self, buffer) -> int:
+        chunk = self._data[self._pos:self._pos + len(buffer)]
+        buffer[:len(chunk)] = chunk
+        self._pos += len(chunk)
+        return len(chunk)

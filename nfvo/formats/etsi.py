@@ -32,6 +32,7 @@ class EtsiFormat(PackageFormat):
     media_type = "application/zip"
     own_package_info = True
     priority = 900  # the fallback for any zip: its reader says what a CSAR lacks
+    opens_streams = True
 
     def recognises(self, path: Path) -> bool:
         return is_zip(path)
@@ -50,8 +51,8 @@ class EtsiFormat(PackageFormat):
 
     @contextlib.contextmanager
     def open(self, path: Path, *, limits: ArchiveLimits, display_name: str, work: Path,
-             strict: bool) -> Iterator[Package]:
-        with CsarArchive.open(path, limits, display_name=display_name, work_dir=work) as archive:
+             strict: bool, opener=None) -> Iterator[Package]:
+        with CsarArchive.open(path, limits, display_name=display_name, work_dir=work, opener=opener) as archive:
             package = read_csar(archive, strict=strict)
             vnfd = package.vnfd
             images = tuple(dataclasses.replace(r, upload="true") if r.file or r.link else r for r in package.images)

@@ -42,20 +42,36 @@ def keys(swift, bucket: str) -> set[str]:
     return {item["Key"] for page in pages for item in page.get("Contents", ())}
 
 
+def proxy_log(swift):
+    return swift.base / "logs" / "proxy-server.log"
+
+
+def gets_since(swift, seen: int, bucket: str, data: bytes) -> list[tuple[str, int]]:
+    """(status, bytes sent) of each GET of the blob of ``data`` in Swift's access log after byte ``seen``."""
+    with open(proxy_log(swift), "rb") as f:
+        f.seek(seen)
+        lines = f.read().decode(errors="replace").splitlines()
+    gets = [line.split() for line in lines if f" GET /{bucket}/{blob_key(data)} " in line]
+    return [(fields[fields.index("HTTP/1.0") + 1], int(fields[fields.index("HTTP/1.0") + 6])) for fields in gets]
+
+
 def blob_key(data: bytes) -> str:
     sha = hashlib.sha256(data).hexdigest()
     return f"site-a/blobs/{sha[:2]}/{sha}"
 
 
 def test_a_csar_lives_in_s3_and_is_served_from_there_by_range(on_s3, swift, tmp_path):
-    image = bytes(range(256)) * (24 * 1024)  # 6 MiB, stored in the zip: the package takes two parts
+    image = bytes(range(256)) * (96 * 1024)  # 24 MiB, stored in the zip: the package takes five parts
     files = csar_files(image=image)
     path = build(tmp_path / "big.zip", files, method=zipfile.ZIP_STORED)
     package = create(on_s3)
+    seen = proxy_log(swift).stat().st_size
     assert put_content(on_s3, package["id"], path).status_code == 202
     info = wait_onboarding(on_s3, package["id"])
     assert info["onboardingState"] == "ONBOARDED", info
     data = path.read_bytes()
+    sent = gets_since(swift, seen, on_s3.bucket, data)  # the worker read it by range, never whole
+    assert sent and not [s for s in sent if s[1] >= len(data)], sent
     assert blob_key(data) in keys(swift, on_s3.bucket)
     assert not (on_s3.home / "store").exists(), "nothing is kept under NFVO_HOME with an S3 store"
     assert not list((on_s3.home / "uploads").iterdir())
@@ -100,17 +116,11 @@ def test_the_worker_reads_an_open_baton_package_from_s3_by_range_and_copies_it_n
     files = example_files("iperf-server")
     files["images/iperf.raw"] = os.urandom(24 * MiB)
     tar = make_tar(tmp_path / "ranged.tar", files)
-    log = swift.base / "logs" / "proxy-server.log"
-    seen = log.stat().st_size
+    seen = proxy_log(swift).stat().st_size
     answer = on_s3.api.upload(tar)
     assert answer.status_code == 200, answer.text
-    with open(log, "rb") as f:
-        f.seek(seen)
-        lines = f.read().decode(errors="replace").splitlines()
-    gets = [line.split() for line in lines if f" GET /{on_s3.bucket}/{blob_key(tar.read_bytes())} " in line]
-    sent = [(fields[fields.index("HTTP/1.0") + 1], int(fields[fields.index("HTTP/1.0") + 6])) for fields in gets]
-    assert sent, lines[-20:]
-    assert not [s for s in sent if s[1] >= tar.stat().st_size], sent
+    sent = gets_since(swift, seen, on_s3.bucket, tar.read_bytes())
+    assert sent and not [s for s in sent if s[1] >= tar.stat().st_size], sent
     # the image: one ranged GET from its first byte on (to the tar's end: a few KB more)
     assert [n for status, n in sent if status == "206" and 24 * MiB <= n < tar.stat().st_size], sent
     assert on_s3.api.delete(f"/api/v1/vnf-packages/{answer.json()['vnfPackageLocation']}").status_code == 204
