@@ -2,47 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import uuid
 from pathlib import Path
 
 from flask import Request, current_app
 
-from nfvo.domain.tar_index import TarIndex
-from nfvo.services.packages import Received
-from nfvo.streams import OnAThread
+from nfvo.services.packages import UploadFile
 
 
-class HashingUploadFile:
-    """A file in the uploads directory that hashes what werkzeug writes into it, and finds and
-    hashes the large members of a tar in the same pass (:class:`~nfvo.domain.tar_index.TarIndex`,
-    on a thread of its own: the two hashes run on two cores)."""
-
-    def __init__(self, directory: Path):
-        self.path = directory / f"{uuid.uuid4()}.upload"
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-        self._file = os.fdopen(fd, "w+b")
-        self._hash = hashlib.sha256()
-        self._index = TarIndex()
-        self._indexing = OnAThread(self._index.feed, name="tar-index")
-        self.size = 0
+class HashingUploadFile(UploadFile):
+    """The :class:`~nfvo.services.packages.UploadFile` werkzeug writes a file part into (and
+    seeks and reads, as a file, once the part is complete)."""
 
     def write(self, data: bytes) -> int:
-        self._indexing.feed(bytes(data))  # werkzeug hands bytes: no copy
-        self._hash.update(data)
-        self.size += len(data)
-        return self._file.write(data)
-
-    def received(self, filename: str) -> Received:
-        self._file.close()
-        self._indexing.close()
-        return Received(self.path, filename, self._hash.hexdigest(), self.size, tuple(self._index.entries))
-
-    def discard(self) -> None:
-        self._file.close()
-        self._indexing.close()
-        self.path.unlink(missing_ok=True)
+        return super().write(bytes(data))  # werkzeug hands bytes: no copy
 
     def __getattr__(self, name):
         return getattr(self._file, name)

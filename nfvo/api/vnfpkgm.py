@@ -301,7 +301,7 @@ def _limits() -> ArchiveLimits:
 def _archive(blob: Blob, limits: ArchiveLimits | None = None, store: ContentStore | None = None) -> CsarArchive:
     """The stored CSAR; ``limits`` and ``store`` must be given outside a request (while a response streams)."""
     store = store or ctx().store
-    return CsarArchive.open(blob.sha256, limits or _limits(), opener=lambda: store.seekable(blob.sha256))
+    return CsarArchive.open(blob.sha256, limits or _limits(), opener=lambda: store.seekable(blob.sha256, blob.size))
 
 
 def _vnfd_zip(package: etsi_packages.StoredPackage) -> Response:

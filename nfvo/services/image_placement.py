@@ -219,10 +219,7 @@ def upload(
         downloaded = downloads.file(request.link) if downloads else None
         if downloaded is not None:
             path, sha256 = downloaded
-            image = _put(ctx, driver, request, vim, attempt, lambda: driver.upload_image_file(
-                request.config, str(path), size=path.stat().st_size, sha256=sha256))
-            verify(image, sha256, request, vim)
-            return image
+            return _from_file(ctx, driver, request, vim, attempt, path, 0, path.stat().st_size, sha256)
         with (downloads or Downloads(ctx, None, [])).open(request.link) as (stream, size):
             return _stream(ctx, driver, request, vim, attempt, stream, size)
 
@@ -259,10 +256,7 @@ def _upload_member(ctx: Context, driver: sdk.VimDriver, members: Members, reques
         if reused and job_runs.use(ctx, attempt, driver, vim, reused):
             return Resolved(request, vim, reused, False, f"same content as image {reused.id}")
         if where is not None:
-            path, offset = where
-            image = _put(ctx, driver, request, vim, attempt, lambda: driver.upload_image_file(
-                request.config, str(path), offset=offset, size=size, sha256=digest))
-            verify(image, digest, request, vim)
+            image = _from_file(ctx, driver, request, vim, attempt, *where, size, digest)
         else:
             with members.open_member(name) as stream:
                 image = _stream(ctx, driver, request, vim, attempt, stream, size, digest)
@@ -277,6 +271,16 @@ def _stream(ctx: Context, driver: sdk.VimDriver, request: ImageRequest, vim: Vim
                  lambda: driver.upload_image(request.config, stream, size=size, sha256=sha256))
     if sha256 is not None:
         verify(image, sha256, request, vim)
+    return image
+
+
+def _from_file(ctx: Context, driver: sdk.VimDriver, request: ImageRequest, vim: VimInstance, attempt: Attempt,
+               path: Path, offset: int, size: int, sha256: str) -> sdk.Image:
+    """Uploads the ``size`` bytes at ``offset`` of the local file ``path``, whose SHA-256 nfvo
+    took, by :meth:`~nfvo_plugin_sdk.VimDriver.upload_image_file`; checks the VIM holds those."""
+    image = _put(ctx, driver, request, vim, attempt, lambda: driver.upload_image_file(
+        request.config, str(path), offset=offset, size=size, sha256=sha256))
+    verify(image, sha256, request, vim)
     return image
 
 

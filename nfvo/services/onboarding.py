@@ -94,7 +94,7 @@ def _onboard(ctx: Context, job: Job, work: Path, attempt: Attempt) -> None:
     if job.sha256 and not job.upload_path and fmt is not None and fmt.opens_streams \
             and ctx.store.local_path(job.sha256) is None:
         def opener():
-            return ctx.store.seekable(job.sha256)
+            return ctx.store.seekable(job.sha256, job.size)
         _onboard_file(ctx, job, work, attempt, work / (job.filename or fmt.stored_as), limits, fmt, opener=opener)
         return
     with _package_file(ctx, job, work) as source:

@@ -202,12 +202,16 @@ class ContentStore(ABC):
         transfers); None when the backend has none (the default) or the blob is absent."""
         return None
 
-    def seekable(self, sha256: str) -> BinaryIO:
-        """A seekable, buffered reader over the blob (what ``zipfile`` and ``tarfile`` need).
-        The default issues ranged reads; a backend with a local file returns that file."""
+    def seekable(self, sha256: str, size: int | None = None) -> BinaryIO:
+        """A seekable, buffered reader over the blob (what ``zipfile`` and ``tarfile`` need);
+        ``size``, when the caller knows the blob's, spares a lookup (an archive opens the blob
+        once per member). The default issues ranged reads; a backend with a local file returns
+        that file."""
         from nfvo.store.ranged import ranged_reader
 
-        size = self.size(check_digest(sha256))
+        sha256 = check_digest(sha256)
+        if size is None:
+            size = self.size(sha256)
         if size is None:
             raise self.missing(sha256)
         return ranged_reader(self, sha256, size)

@@ -82,7 +82,7 @@ class FilesystemStore(ContentStore):
             f.seek(start)
         return f if end is None else _Limited(f, max(0, end - start))
 
-    def seekable(self, sha256: str) -> BinaryIO:
+    def seekable(self, sha256: str, size: int | None = None) -> BinaryIO:
         return self.open(sha256)
 
     def size(self, sha256: str) -> int | None:

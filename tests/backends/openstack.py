@@ -53,6 +53,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.backends import processes
 from tests.backends.processes import (
     ServerRun,
     SharedServer,
@@ -238,35 +239,9 @@ RUN_PREFIX = "nfvo-openstack-"
 
 def ensure_venv() -> None:
     """Creates or repairs the OpenStack venv; reused while it holds the pinned versions."""
-    VENV.parent.mkdir(parents=True, exist_ok=True)
-    with file_lock(VENV.parent / "openstack-venv.lock"):
-        problem = _venv_problem()
-        if problem is None:
-            return
-        if VENV.exists():
-            shutil.rmtree(VENV)
-        log = VENV.parent / "openstack-venv-install.log"
-        with open(log, "wb") as out:
-            steps = [
-                [sys.executable, "-m", "venv", str(VENV)],
-                [str(VENV / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
-                 "-c", str(CONSTRAINTS), *(f"{n}=={v}" for n, v in PINS.items()), "gunicorn"],
-            ]
-            for step in steps:
-                try:
-                    code = subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, timeout=PIP_TIMEOUT,
-                                          stdin=subprocess.DEVNULL, env=_clean_env()).returncode
-                except subprocess.TimeoutExpired:
-                    code = "timeout"
-                if code != 0:
-                    shutil.rmtree(VENV, ignore_errors=True)
-                    raise OpenStackStartError(
-                        f"Installing Keystone and Glance failed ({' '.join(step[:3])}...: {code}):\n"
-                        f"{tail(log)}\n\n{HOW_TO_FIX}"
-                    )
-        problem = _venv_problem()
-        if problem:
-            raise OpenStackStartError(f"The OpenStack venv is unusable after installing: {problem}\n\n{HOW_TO_FIX}")
+    processes.ensure_venv(VENV, [*(f"{n}=={v}" for n, v in PINS.items()), "gunicorn"], constraints=CONSTRAINTS,
+                          env=_clean_env(), problem=_venv_problem, error=OpenStackStartError,
+                          what="Keystone and Glance", how_to_fix=HOW_TO_FIX, timeout=PIP_TIMEOUT)
 
 
 def _venv_problem() -> str | None:

@@ -4,7 +4,7 @@ Shared by :mod:`tests.backends.openstack` and :mod:`tests.backends.swift`: start
 server in its own process group that dies with the test process, killing that group,
 picking free loopback ports, a lock file between test processes, the per-run temporary
 directory (with the owner's pid, so a later run removes what a killed one left), and
-reading the end of a log; :class:`ServerRun` and :class:`SharedServer`, one running
+reading the end of a log, installing a server's venv; :class:`ServerRun` and :class:`SharedServer`, one running
 back-end per test process with its pytest fixture.
 """
 
@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -124,6 +125,38 @@ def remove_abandoned_runs(prefix: str) -> None:
             shutil.rmtree(run, ignore_errors=True)
         except (OSError, ValueError):
             pass
+
+
+def ensure_venv(venv: Path, requirements: list[str], *, constraints: Path, env: dict[str, str],
+                problem: Callable[[], str | None], error: type[Exception], what: str, how_to_fix: str,
+                timeout: float) -> None:
+    """Creates or repairs the venv ``venv`` holding ``requirements`` (pip, pinned by
+    ``constraints``), under a lock between test processes; reused while ``problem()`` finds
+    nothing wrong with it.  Raises ``error`` naming ``what`` with the end of the install log
+    and ``how_to_fix`` when installing fails or leaves a venv ``problem()`` still refuses."""
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(venv.parent / f"{venv.name}.lock"):
+        if problem() is None:
+            return
+        if venv.exists():
+            shutil.rmtree(venv)
+        log = venv.parent / f"{venv.name}-install.log"
+        steps = [[sys.executable, "-m", "venv", str(venv)],
+                 [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
+                  "-c", str(constraints), *requirements]]
+        with open(log, "wb") as out:
+            for step in steps:
+                try:
+                    code = subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, timeout=timeout,
+                                          stdin=subprocess.DEVNULL, env=env).returncode
+                except subprocess.TimeoutExpired:
+                    code = "timeout"
+                if code != 0:
+                    shutil.rmtree(venv, ignore_errors=True)
+                    raise error(f"Installing {what} failed ({' '.join(step[:3])}...: {code}):\n"
+                                f"{tail(log)}\n\n{how_to_fix}")
+        if found := problem():
+            raise error(f"The {what} venv is unusable after installing: {found}\n\n{how_to_fix}")
 
 
 class ServerRun:

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -59,16 +58,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.backends import processes
 from tests.backends.processes import (
     ServerRun,
     SharedServer,
     clean_env,
-    file_lock,
     free_ports,
     new_run_dir,
     remove_abandoned_runs,
     spawn,
-    tail,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +84,6 @@ def _deployed_module():
 swift_s3 = _deployed_module()
 CONSTRAINTS = ROOT / "deploy" / "object-store" / "constraints.txt"
 VENV = Path(os.environ.get("NFVO_TEST_SWIFT_VENV") or ROOT / ".cache" / "swift-venv")
-LOCK = VENV.parent / "swift-venv.lock"
 LAST_LOGS = ROOT / ".cache" / "swift-logs"
 SWIFT_VERSION = "2.38.3"
 ACCESS_KEY, SECRET_KEY, REGION = "test:tester", "testing", "us-east-1"
@@ -197,33 +194,9 @@ class _PortTaken(Exception):
 
 def ensure_venv() -> None:
     """Creates or repairs the Swift venv; reused while it holds swift==SWIFT_VERSION."""
-    VENV.parent.mkdir(parents=True, exist_ok=True)
-    with file_lock(LOCK):
-        problem = _venv_problem()
-        if problem is None:
-            return
-        if VENV.exists():
-            shutil.rmtree(VENV)
-        log = VENV.parent / "swift-venv-install.log"
-        with open(log, "wb") as out:
-            steps = [
-                [sys.executable, "-m", "venv", str(VENV)],
-                [str(VENV / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
-                 "-c", str(CONSTRAINTS), f"swift=={SWIFT_VERSION}", "boto3"],
-            ]
-            for step in steps:
-                try:
-                    code = subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, timeout=PIP_TIMEOUT,
-                                          stdin=subprocess.DEVNULL, env=clean_env()).returncode
-                except subprocess.TimeoutExpired:
-                    code = "timeout"
-                if code != 0:
-                    shutil.rmtree(VENV, ignore_errors=True)
-                    raise SwiftStartError(f"Installing Swift failed ({' '.join(step[:3])}...: {code}):\n"
-                                          f"{tail(log)}\n\n{HOW_TO_FIX}")
-        problem = _venv_problem()
-        if problem:
-            raise SwiftStartError(f"The Swift venv is unusable after installing: {problem}\n\n{HOW_TO_FIX}")
+    processes.ensure_venv(VENV, [f"swift=={SWIFT_VERSION}", "boto3"], constraints=CONSTRAINTS, env=clean_env(),
+                          problem=_venv_problem, error=SwiftStartError, what="Swift", how_to_fix=HOW_TO_FIX,
+                          timeout=PIP_TIMEOUT)
 
 
 def _venv_problem() -> str | None:

@@ -206,7 +206,7 @@ class LocalDriver(VimDriver):
         self._ensure_store()
         image = self._file(spec, None, digest, size)
         if image is None and offset == 0 and os.path.getsize(path) == size:
-            _fsync_file(path)  # its bytes are durable before a record points at them
+            _fsync(path)  # its bytes are durable before a record points at them
             image = self._file(spec, None, digest, size, link_from=path)
         if image is not None:
             return image
@@ -261,7 +261,7 @@ class LocalDriver(VimDriver):
                         return None
                     else:
                         os.replace(tmp, blob)
-                    _fsync_dir(self._blobs)
+                    _fsync(self._blobs)
                     new_blob = True
                 image = Image(
                     id=str(uuid.uuid4()),
@@ -417,7 +417,7 @@ class LocalDriver(VimDriver):
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, path)
-            _fsync_dir(path.parent)
+            _fsync(path.parent)
         except OSError as exc:
             raise VimUnavailable(f"cannot write {path}: {exc}") from exc
         finally:
@@ -436,16 +436,8 @@ class LocalDriver(VimDriver):
             raise DriverError(f"malformed {path}: {exc}") from exc
 
 
-def _fsync_dir(directory: Path) -> None:
-    """Makes a rename into ``directory`` survive a crash."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: str) -> None:
+def _fsync(path: str | Path) -> None:
+    """Makes a file's bytes, or the renames and links into a directory, survive a crash."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
