@@ -295,8 +295,8 @@ def _day0_offline(path: Path, payload: dict):
 @click.option("--strict", is_flag=True, help="Every warning is an error (as NFVO_VALIDATION=strict on the service).")
 def package_validate(path: Path, max_members: int, max_size: int, max_descriptor_size: int, max_script_size: int,
                      max_image_size: int, max_artifact_size: int, max_ratio: int | None, strict: bool) -> None:
-    """Check a package offline: an Open Baton .tar/.tar.gz or directory, or an ETSI SOL004 CSAR
-    zip or directory (told apart by content). Exit 0 and print a summary, then any warnings, when
+    """Check a package offline: a file or an unpacked directory of any installed format (Open
+    Baton, ETSI SOL004 CSAR, Cisco NFVIS, SONATA / 5GTANGO...; told apart by content). Exit 0 and print a summary, then any warnings, when
     it may be onboarded; exit 1 and print every finding when it may not. Each finding reads
     FILE:LINE: POINTER: MESSAGE, a warning's message starting with 'warning: '."""
     from nfvo.domain.archive import ArchiveLimits

@@ -138,6 +138,8 @@ class IssueOut(Schema):
 
 class VnfPackageOut(Schema):
     id = fields.String()
+    format = fields.String(metadata={"description": "the format it was read as (openbaton, etsi-sol004, nfvis, "
+                                                    "sonata, sonata-vnfd, or a plugin's)"})
     name = fields.String()
     vendor = fields.String()
     version = fields.String()
@@ -153,6 +155,9 @@ class VnfPackageOut(Schema):
     filename = fields.String()
     warnings = fields.List(fields.Nested(IssueOut),
                            metadata={"description": "the validation warnings the package was onboarded with"})
+    metadata = fields.Dict(attribute="meta", metadata={
+        "description": "what the package's format records of it (Open Baton: its Metadata.yaml; the other formats "
+                       "say it under 'format', see docs/formats.md)"})
     projectId = fields.String(attribute="project_id")
     createdAt = fields.DateTime(attribute="created_at")
 

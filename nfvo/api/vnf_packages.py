@@ -26,8 +26,9 @@ POLL_INTERVAL = 0.1
 
 
 class PackageUpload(Schema):
-    file = Upload(required=True, metadata={"description": "The package: an Open Baton .tar or .tar.gz, or an ETSI "
-                                                          "SOL004 CSAR zip (told apart by content)"})
+    file = Upload(required=True, metadata={"description": "The package, of any installed format (Open Baton tar, "
+                                                          "ETSI SOL004 CSAR, NFVIS tar.gz, SONATA .son, 5GTANGO "
+                                                          ".tgo, a SONATA VNFD...; told apart by content)"})
 
 
 def _submit_upload(project: str, strict: bool):

@@ -123,6 +123,7 @@ class VnfPackage(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     identity: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(64), default="openbaton")  # the entry-point name of its format
     name: Mapped[str] = mapped_column(String(255))
     vendor: Mapped[str] = mapped_column(String(255), default="")
     version: Mapped[str] = mapped_column(String(64), default="1.0")

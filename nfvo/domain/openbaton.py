@@ -48,23 +48,17 @@ Every VDU whose ``vm_image`` is empty (or ``[""]``) gets the resolved images.
 from __future__ import annotations
 
 import copy
-import difflib
-import functools
-import json
 import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-import jsonschema
-
-from nfvo.domain import findings
+from nfvo.domain import findings, json_schema
 from nfvo.domain import openbaton_values as values
 from nfvo.domain.archive import PackageArchive
 from nfvo.domain.images import ImageRequest
 from nfvo.domain.openbaton_images import legacy_image, repository_images
-from nfvo.domain.sources import SourceDoc, child_pointer, load_json, load_yaml
+from nfvo.domain.sources import SourceDoc, load_json, load_yaml
 from nfvo.errors import Issue, ValidationFailed
 
 METADATA = "Metadata.yaml"
@@ -385,69 +379,10 @@ def _needs_image(value: Any) -> bool:
 
 
 # JSON Schema --------------------------------------------------------------------------
-@functools.cache
-def _validator(name: str) -> jsonschema.Draft202012Validator:
-    text = resources.files("nfvo").joinpath("schemas", f"{name}.json").read_text("utf-8")
-    return jsonschema.Draft202012Validator(json.loads(text))
-
-
 def _schema_issues(doc: SourceDoc, schema: str) -> list[Issue]:
-    found: list[Issue] = []
-    for error in _validator(schema).iter_errors(doc.data):
-        pointer = "".join(child_pointer("", part) for part in error.absolute_path)
-        if error.validator == "required":
-            found.extend(doc.issue(child_pointer(pointer, key), f"'{key}' is required")
-                         for key in error.validator_value if key not in error.instance)
-        elif error.validator == "additionalProperties":
-            known = error.schema.get("properties", {})
-            found.extend(doc.warning(child_pointer(pointer, key), _unknown_key_message(key, known))
-                         for key in error.instance if key not in known)
-        else:
-            found.append(doc.issue(pointer, _schema_message(error)))
-    # iter_errors yields one "required" error per missing key; each lists them all.
-    return list(dict.fromkeys(found))
+    return json_schema.schema_issues(doc, schema, _unknown_key_message)
 
 
 def _unknown_key_message(key: str, known: Iterable[str]) -> str:
     """Unknown keys are warnings: Open Baton reads Metadata.yaml into maps and ignores them."""
-    close = [k for k in difflib.get_close_matches(key, list(known), n=2) if k != key][:1]
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    return f"unknown key '{key}' (Open Baton ignores it{hint})"
-
-
-_TYPE_NAMES = {"string": "a string", "array": "a list", "object": "a mapping", "integer": "an integer",
-               "number": "a number", "boolean": "a boolean", "null": "null"}
-
-
-def _schema_message(error: jsonschema.ValidationError) -> str:
-    if isinstance(error.schema, dict) and "x-message" in error.schema:
-        return error.schema["x-message"]
-    value = error.validator_value
-    if error.validator == "type":
-        wanted = [value] if isinstance(value, str) else value
-        return f"must be {' or '.join(_TYPE_NAMES[t] for t in wanted)}, not {_kind(error.instance)}"
-    if error.validator in ("minLength", "minProperties") or (error.validator == "minItems" and value == 1):
-        return "must not be empty"
-    if error.validator == "minItems":
-        return f"must have at least {value} items"
-    if error.validator == "minimum":
-        return f"must be at least {value}"
-    if error.validator == "enum":
-        return f"must be one of {', '.join(map(str, value))} (got {error.instance!r})"
-    return error.message
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return f"a {type(value).__name__}"
+    return f"unknown key '{key}' (Open Baton ignores it{json_schema.close_match(key, known)})"

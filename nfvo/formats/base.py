@@ -172,6 +172,9 @@ class PackageFormat(ABC):
     #: whether :meth:`open` takes ``opener``: then a package in a content store with no local
     #: file (S3) is read through ranged reads instead of being copied to the worker first
     opens_streams: ClassVar[bool] = False
+    #: top-level VNFD keys that hold the package's own descriptor as written: stored unchanged
+    #: (nfvo adds Open Baton entity ids to every other list item of a VNFD)
+    verbatim_keys: ClassVar[tuple[str, ...]] = ()
     #: whether :meth:`package_info` gives the package's SOL005 view; a package of such a format
     #: uploaded through the Open Baton API gets its SOL005 record (in PROCESSING) at once
     own_package_info: ClassVar[bool] = False
@@ -215,6 +218,12 @@ class PackageFormat(ABC):
         ``version``, ``vdu`` with ``vm_image``...), once the images are on the VIMs:
         ``image_names`` gives, per image request key, the names of the images it became.
         Raises ValidationFailed when the package cannot be deployed with them."""
+
+    def vnfds(self, package: Package, image_names: Mapping[str, list[str]]) -> list[dict]:
+        """Every VNFD of a package that holds several (a SONATA package's functions), in the order
+        the package gives them, each as :meth:`vnfd` describes; the first is the package's own
+        (the one its job and its SOL005 record show). Default: ``[vnfd(...)]``."""
+        return [self.vnfd(package, image_names)]
 
     @abstractmethod
     def record(self, package: Package) -> Record:

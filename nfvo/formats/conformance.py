@@ -34,9 +34,12 @@ from nfvo.formats.base import API_VERSION, Package, PackageFormat, Record
 
 def hostile_variants(valid: Path, out: Path) -> list[Path]:
     """Copies of the package ``valid`` (a tar, gzip tar or zip) each with one hostile member added:
-    a path leaving the package, an absolute path, and (tars) a symbolic link to /etc/passwd."""
+    a path leaving the package, an absolute path, and (tars) a symbolic link to /etc/passwd. None
+    for a package that is no archive (a lone descriptor)."""
     out.mkdir(parents=True, exist_ok=True)
     variants = []
+    if not zipfile.is_zipfile(valid) and not tarfile.is_tarfile(valid):
+        return variants
     if zipfile.is_zipfile(valid):
         for n, name in enumerate(["../escaped.txt", "/etc/escaped.txt"]):
             path = out / f"hostile-{n}{valid.suffix}"

@@ -9,7 +9,6 @@ fails on its last read, before the VIM keeps it); they are matched by content, l
 from __future__ import annotations
 
 import contextlib
-import functools
 import gzip
 import io
 import math
@@ -28,7 +27,7 @@ from nfvo.domain.nfvis.package import NfvisPackage, nfvis_kind, read_package
 from nfvo.domain.nfvis.properties import IMAGE_PROPERTIES
 from nfvo.errors import Issue, ValidationFailed
 from nfvo.formats.base import Day0, FlavourRequest, Package, PackageFormat, Record
-from nfvo.streams import VerifyingReader
+from nfvo.formats.verified import VerifiedMembers
 
 #: how far into a package detection looks for image_properties.xml (members, decompressed bytes)
 SCAN_MEMBERS, SCAN_BYTES = 64, 256 * 2**20
@@ -86,7 +85,7 @@ class NfvisFormat(PackageFormat):
             yield Package(format=self.name, identity=(self.name, props.name, props.version, props.vendor),
                           describe=f"NFVIS package {props.name!r} version {props.version!r}",
                           name=props.name, vendor=props.vendor or "", version=props.version,
-                          images=_images(package, archive), members=_Verified(archive, package),
+                          images=_images(package, archive), members=_verified(archive, package),
                           warnings=package.warnings, flavours=_flavours(props), native=package)
 
     def summary(self, package: Package) -> list[str]:
@@ -170,28 +169,13 @@ def _images(package: NfvisPackage, archive: PackageArchive) -> tuple[ImageReques
     return tuple(requests)
 
 
-class _Verified:
+def _verified(archive: PackageArchive, package: NfvisPackage) -> VerifiedMembers:
     """The archive as uploads read it: a member package.mf lists is checked against every digest
     listed for it while it streams; a mismatch fails the read that would end it."""
-
-    def __init__(self, archive: PackageArchive, package: NfvisPackage):
-        self._archive, self._package = archive, package
-        self.members = archive.members
-        self.display_name = archive.display_name
-
-    @contextlib.contextmanager
-    def open_member(self, name: str) -> Iterator[BinaryIO]:
-        with self._archive.open_member(name) as stream:
-            yield VerifyingReader(stream, self.members[name].size, self._package.manifest.expected(name),
-                                  functools.partial(self._check, name), functools.partial(self._short, name))
-
-    def _check(self, name: str, digests: dict[str, str]) -> None:
-        if issues := check_digests(self._package.manifest, {name: digests}):
+    def check(name: str, digests) -> None:
+        if issues := check_digests(package.manifest, {name: dict(digests)}):
             raise ValidationFailed(f"{name} does not match its checksum in {MANIFEST}", errors=issues)
-
-    @staticmethod
-    def _short(name: str) -> ValidationFailed:
-        return ValidationFailed(f"{name} ended early", errors=[Issue("the member ended before its size", file=name)])
+    return VerifiedMembers(archive, package.manifest.expected, check)
 
 
 class _Capped(io.RawIOBase):

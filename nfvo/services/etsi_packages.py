@@ -144,7 +144,8 @@ def _documents(session, project_id: str, ids: list[str] | None) -> list[dict]:
     onboarded = {p.id: p for p in session.scalars(package_query)}
     jobs = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(
         [r.job_id for r in rows.values() if r.job_id and r.onboarding_state == "PROCESSING"])))}
-    vnfds = dict(session.execute(select(Vnfd.package_id, Vnfd.id).where(Vnfd.package_id.in_(list(onboarded)))).all())
+    vnfds = dict(session.execute(select(Vnfd.package_id, Vnfd.id).where(Vnfd.package_id.in_(list(onboarded)))
+                                 .order_by(Vnfd.created_at.desc(), Vnfd.id.desc())).all())  # the first wins
     used = set(session.scalars(select(Vnfd.package_id).join(nsd_vnfds, nsd_vnfds.c.vnfd_id == Vnfd.id)
                                .where(Vnfd.package_id.in_(list(onboarded)))))
     documents = []
@@ -187,7 +188,7 @@ def _openbaton_info(package: VnfPackage, vnfd_id: str | None) -> dict:
     return {"vnfdId": vnfd_id, "vnfProvider": package.vendor, "vnfProductName": package.name,
             "vnfSoftwareVersion": package.version, "vnfdVersion": package.version,
             "checksum": {"algorithm": "SHA-256", "hash": package.sha256}, "softwareImages": list(images.values()),
-            "additionalArtifacts": [], "packageFormat": "openbaton"}
+            "additionalArtifacts": [], "packageFormat": package.format}
 
 
 # --- creating, modifying, deleting ------------------------------------------------------

@@ -18,6 +18,7 @@ import logging
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -129,11 +130,11 @@ def _onboard_file(ctx: Context, job: Job, work: Path, attempt: Attempt, source: 
             names.setdefault(r.request.key, [])
             if r.image.name not in names[r.request.key]:
                 names[r.request.key].append(r.image.name)
-        vnfd = fmt.vnfd(package, names)
+        vnfds = fmt.vnfds(package, names)
         sizes = {r.request.file or r.request.link: r.image.size for r in resolved if r.image.size}
         sizes |= {i.file: package.members.members[i.file].size for i in package.images if i.file}
         info = fmt.package_info(package, sizes, job.sha256)
-        _commit(ctx, attempt, fmt, package, _Commit(identity, vnfd, files, resolved, vims, warnings, info, sol005))
+        _commit(ctx, attempt, fmt, package, _Commit(identity, vnfds, files, resolved, vims, warnings, info, sol005))
 
 
 def _hashed_on_receipt(job: Job, members) -> dict[str, str]:
@@ -241,7 +242,7 @@ def _no_vim(choice, by_user_data: bool) -> NoMatchingVim:
 @dataclass(frozen=True)
 class _Commit:
     identity: str
-    vnfd: dict
+    vnfds: list[dict]
     files: Files
     resolved: list[Resolved]
     vims: list[VimInstance]
@@ -256,9 +257,8 @@ def _commit(ctx: Context, attempt: Attempt, fmt: PackageFormat, package: Package
     job = attempt.job
     kept = _store_files(ctx, c.files)
     record = fmt.record(package)
-    vnfd_id = new_id()
-    body = {**with_entity_ids(c.vnfd, new_id), "id": vnfd_id, "vnfPackageLocation": job.package_id,
-            "projectId": job.project_id}
+    bodies = [{**with_entity_ids(vnfd, new_id, verbatim=fmt.verbatim_keys), "id": new_id(),
+               "vnfPackageLocation": job.package_id, "projectId": job.project_id} for vnfd in c.vnfds]
     warnings = [w.to_dict() for w in c.warnings]
     vim_types = list(record.vim_types) if record.vim_types is not None else sorted({v.type for v in c.vims})
     meta = {**record.meta, "scripts-link": c.files.scripts_link} if c.files.scripts_link else record.meta
@@ -272,7 +272,7 @@ def _commit(ctx: Context, attempt: Attempt, fmt: PackageFormat, package: Package
             if etsi is None and c.sol005.exists:
                 raise PackageNotFound(f"VNF package {job.package_id} was deleted")
             session.add(VnfPackage(
-                id=job.package_id, project_id=job.project_id, identity=c.identity, name=package.name,
+                id=job.package_id, project_id=job.project_id, identity=c.identity, format=fmt.name, name=package.name,
                 vendor=package.vendor, version=package.version, nfvo_version=record.nfvo_version,
                 vim_types=vim_types, sha256=job.sha256, size=job.size, filename=job.filename,
                 scripts_link=c.files.scripts_link, scripts_commit=c.files.scripts_commit,
@@ -282,8 +282,11 @@ def _commit(ctx: Context, attempt: Attempt, fmt: PackageFormat, package: Package
             session.add(PackageFile(package_id=job.package_id, name=fmt.stored_as, sha256=job.sha256, size=job.size))
             session.add_all(PackageFile(package_id=job.package_id, name=name, sha256=blob.sha256, size=blob.size)
                             for name, (_, blob) in kept.items())
-            session.add(Vnfd(id=vnfd_id, project_id=job.project_id, package_id=job.package_id, name=body["name"],
-                             vendor=body.get("vendor") or "", version=str(body.get("version") or ""), body=body))
+            now = utcnow()  # the package's own VNFD first: created_at orders a package's VNFDs
+            session.add_all(Vnfd(id=body["id"], project_id=job.project_id, package_id=job.package_id,
+                                 name=body["name"], vendor=body.get("vendor") or "",
+                                 version=str(body.get("version") or ""), body=body,
+                                 created_at=now + timedelta(microseconds=i)) for i, body in enumerate(bodies))
             for r in resolved:
                 session.add(PackageImage(
                     package_id=job.package_id, vim_id=r.vim.id, image_id=r.image.id, image_name=r.image.name,

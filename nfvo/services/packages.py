@@ -303,8 +303,10 @@ def script(ctx: Context, project_id: str, package_id: str, name: str) -> Blob:
 
 
 def vnfd_of_package(ctx: Context, package_id: str) -> Vnfd:
+    """The package's own VNFD: its first, when its format gave several (see ``PackageFormat.vnfds``)."""
     with ctx.session() as session:
-        return session.scalars(select(Vnfd).where(Vnfd.package_id == package_id)).one()
+        return session.scalars(select(Vnfd).where(Vnfd.package_id == package_id)
+                               .order_by(Vnfd.created_at, Vnfd.id).limit(1)).one()
 
 
 def delete_package(ctx: Context, project_id: str, package_id: str) -> None:

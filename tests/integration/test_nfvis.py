@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import sqlite3
 import subprocess
 
 import pycdlib
@@ -139,3 +140,27 @@ def test_day0_offline_renders_files_and_a_config_drive(tmp_path):
                              capture_output=True, text=True, timeout=120)
     assert refused.returncode == 1
     assert "/properties/HOSTNAME" in refused.stdout and "/properties/SITE_ID" in refused.stdout
+
+
+def test_each_format_is_recorded_and_an_older_database_learns_it(tmp_path):
+    """The package row says its format (the API shows it, and SOL005 serves the content under the
+    format's own file); rows written before the column existed get it from their metadata."""
+    with embedded_nfvo(tmp_path) as node:
+        path = samples.write_tar(tmp_path / "router.tar.gz", samples.router())
+        vnfd = post(node, path).json()
+        package_id = vnfd["vnfPackageLocation"]
+        assert node.api.get(f"/api/v1/vnf-packages/{package_id}").json()["format"] == "nfvis"
+        content = node.api.get(f"{BASE}/{package_id}/package_content")
+        assert content.status_code == 200 and content.content == path.read_bytes()
+        assert node.api.get(f"{BASE}/{package_id}").json()["packageFormat"] == "nfvis"
+    with sqlite3.connect(node.home / "nfvo.sqlite") as db:  # as the database was at revision 0008
+        db.execute("ALTER TABLE vnf_packages DROP COLUMN format")
+        db.execute("UPDATE alembic_version SET version_num = '0008'")
+    upgraded = node.run("db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    node.start_server()
+    try:
+        assert node.api.get(f"/api/v1/vnf-packages/{package_id}").json()["format"] == "nfvis"
+        assert node.api.get(f"{BASE}/{package_id}/package_content").content == path.read_bytes()
+    finally:
+        node.stop()

@@ -11,10 +11,12 @@ from importlib.metadata import entry_points
 import pytest
 import requests
 
+from tests import sonata_builder
 from tests.backends.openstack import OpenStackCloud, openstack_fixture
 from tests.integration.harness import assert_problem, embedded_nfvo, example_files, make_tar
 from tests.integration.servers import serve_http
 from tests.integration.test_nfvis import post, renamed
+from tests.integration.test_sonata import post as sonata_post
 from tests.unit.domain.nfvis import samples
 
 pytestmark = [pytest.mark.integration,
@@ -214,4 +216,18 @@ def test_an_nfvis_package_onboards_onto_glance_and_its_profiles_are_reported(nfv
     assert registered["name"] in warning["message"] and f"nfvis-os-{run}-17.3.1-small" in warning["message"]
     assert (warning["file"], warning["severity"]) == ("image_properties.xml", "warning")
     assert nfvo.api.delete(f"/api/v1/vnf-packages/{vnfd['vnfPackageLocation']}").status_code == 204
+    assert glance.named(image_name) == []
+
+
+def test_a_sonata_package_onboards_onto_glance(nfvo, vim, glance, run, tmp_path):
+    """A .son package's VM image streams to Glance, verified against its MANIFEST.MF md5 on the way."""
+    image = os.urandom(64 * 1024)  # bytes no other test has
+    files = {**sonata_builder.renamed(sonata_builder.example_files(), f"son-os-{run}"), "images/iperf-vm.raw": image}
+    answer = sonata_post(nfvo, sonata_builder.son(tmp_path / "os.son", files, name=f"son-os-{run}"))
+    assert answer.status_code == 200, answer.text
+    image_name = f"son-os-{run}-0.1-vdu01"
+    [on_glance] = glance.named(image_name)
+    assert (on_glance["disk_format"], on_glance["container_format"], on_glance["status"]) == ("raw", "bare", "active")
+    assert on_glance["nfvo_sha256"] == hashlib.sha256(image).hexdigest()
+    assert nfvo.api.delete(f"/api/v1/vnf-packages/{answer.json()['vnfPackageLocation']}").status_code == 204
     assert glance.named(image_name) == []

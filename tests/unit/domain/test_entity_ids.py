@@ -32,3 +32,9 @@ def test_given_string_ids_are_kept_and_a_second_pass_changes_nothing():
     out = with_entity_ids(nsd, counter())
     assert [v["id"] for v in out["vld"]] == ["keep-me", "id-1", "id-2"]
     assert with_entity_ids(out, counter()) == out
+
+
+def test_verbatim_keys_are_left_as_written():
+    document = {"vdu": [{"name": "a"}], "sonata": {"virtual_links": [{"name": "no id here"}]}}
+    shown = with_entity_ids(document, lambda: "new", verbatim=("sonata",))
+    assert shown == {"vdu": [{"name": "a", "id": "new"}], "sonata": document["sonata"]}

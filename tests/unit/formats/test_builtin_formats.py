@@ -9,6 +9,7 @@ import pytest
 
 from nfvo.formats import registry
 from nfvo.formats.conformance import FormatConformance
+from tests import sonata_builder
 from tests.csar_builder import build as build_csar
 from tests.csar_builder import example_files
 
@@ -71,3 +72,59 @@ class TestEtsiFormat(FormatConformance):
 def test_detection_order_puts_the_fallbacks_last():
     names = [f.name for f in registry.formats()]
     assert names[-2:] == ["etsi-sol004", "openbaton"]
+
+
+class TestSonataFormat(FormatConformance):
+    @pytest.fixture
+    def package_format(self):
+        return registry.get("sonata")
+
+    @pytest.fixture
+    def unpacked_package(self, tmp_path):
+        return shutil.copytree(ROOT / "examples" / "sonata-iperf", tmp_path / "sonata-iperf")
+
+    @pytest.fixture
+    def valid_package(self, tmp_path):
+        return sonata_builder.son(tmp_path / "iperf.son")
+
+    @pytest.fixture
+    def broken_package(self, tmp_path):
+        files = sonata_builder.example_files()
+        manifest = sonata_builder.son_manifest(files)
+        vnfd = "function_descriptors/iperf-vnfd.yml"
+        files[vnfd] = files[vnfd].replace(b"vcpus: 1", b"vcpus: 0")  # after the manifest: a warning, then an error
+        del files["images/iperf-vm.raw"]  # listed, not there
+        return sonata_builder.write_zip(tmp_path / "broken.son", {**files, sonata_builder.MANIFEST: manifest})
+
+    @pytest.fixture
+    def foreign_files(self, tmp_path):
+        """Neither a CSAR nor a plain zip is a SONATA package."""
+        return [build_csar(tmp_path / "csar.zip")]
+
+
+class TestTangoPackage(TestSonataFormat):
+    """The same format reads 5GTANGO packages: a .tgo is recognised although it is also laid out
+    as a CSAR (TOSCA-Metadata/)."""
+
+    @pytest.fixture
+    def valid_package(self, tmp_path):
+        return sonata_builder.tgo(tmp_path / "iperf.tgo")
+
+
+class TestSonataDescriptorFormat(FormatConformance):
+    @pytest.fixture
+    def package_format(self):
+        return registry.get("sonata-vnfd")
+
+    @pytest.fixture
+    def valid_package(self, tmp_path):
+        path = tmp_path / "iperf-vnfd.yml"
+        path.write_bytes(sonata_builder.example_files()["function_descriptors/iperf-vnfd.yml"])
+        return path
+
+    @pytest.fixture
+    def broken_package(self, tmp_path):
+        text = sonata_builder.example_files()["function_descriptors/iperf-vnfd.yml"].decode()
+        path = tmp_path / "broken.yml"
+        path.write_text(text.replace('vendor: "dev.nfvo.examples"\n', "").replace("vcpus: 1", "vcpus: none"))
+        return path
