@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from nfvo import config
+from nfvo.cli_images import image
 
 
 @click.group()
@@ -177,10 +178,13 @@ def _echo_warnings(warnings: list[dict], default_file: str) -> None:
 @click.option("--profile", help="The profile to deploy (default: the package's default profile).")
 @click.option("--nic", "nics", multiple=True, metavar="IP/NETMASK[,GATEWAY]",
               help="The address of the next vNIC, from vNIC 0 on (repeatable).")
+@click.option("--json-value", "json_values", multiple=True, metavar="NAME=JSON",
+              help="A property's value written as JSON (a ConVirt option's number, list...; repeatable).")
+@click.option("--vm-name", help="The VM's name (a ConVirt template's $VM_NAME).")
 @click.option("--iso", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the files as a config drive (ISO 9660) here instead of printing them.")
 def package_day0(package_ref: str, values: tuple[str, ...], profile: str | None, nics: tuple[str, ...],
-                 iso: Path | None) -> None:
+                 json_values: tuple[str, ...], vm_name: str | None, iso: Path | None) -> None:
     """Render a package's day-0 files for one deployment. PACKAGE_OR_ID is a package file or
     directory (rendered offline), or the id of a package onboarded on the service (NFVO_URL).
     Prints the answer as JSON: the profile and each file with its mount point and content."""
@@ -189,6 +193,16 @@ def package_day0(package_ref: str, values: tuple[str, ...], profile: str | None,
     from nfvo.domain.nfvis.iso import write_iso
 
     payload = _day0_payload(values, profile, nics)
+    for item in json_values:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            raise click.BadParameter(f"{item!r} is not NAME=JSON", param_hint="--json-value")
+        try:
+            payload["properties"][name] = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise click.BadParameter(f"{item!r}: {exc}", param_hint="--json-value") from None
+    if vm_name is not None:
+        payload["vmName"] = vm_name
     path = Path(package_ref)
     if not path.exists():
         _day0_remote(_package_id(package_ref), payload, iso)
@@ -341,6 +355,8 @@ def package_list() -> None:
     except ClientError as exc:
         raise click.ClickException(str(exc)) from None
 
+
+main.add_command(image)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

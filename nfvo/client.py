@@ -125,6 +125,43 @@ class Client:
             return answer.content
         return self._check(answer)
 
+    def add_image(self, path: Path, fields: dict) -> dict:
+        """Adds the image (or OVA) at ``path`` to the catalogue with ``fields`` (form fields of
+        POST /api/v1/images); the file is streamed, not read into memory."""
+        with open(path, "rb") as f:
+            body = MultipartEncoder({"file": (os.path.basename(path), f, "application/octet-stream"),
+                                     **{k: str(v) for k, v in fields.items()}})
+            answer = self._http.post(f"{self.settings.url}/api/v1/images", data=body, timeout=self.timeout,
+                                     headers={**self._headers(), "Content-Type": body.content_type})
+        return self._check(answer)
+
+    def post_json(self, path: str, body):
+        return self._check(self._http.post(f"{self.settings.url}{path}", json=body, headers=self._headers(),
+                                           timeout=self.timeout))
+
+    def wait_job(self, job_id: str, poll: float = 0.2) -> dict:
+        """The job once it succeeded or failed (ClientError when it is still running after the timeout)."""
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            job = self.get(f"/api/v1/jobs/{job_id}")
+            if job["state"] in ("succeeded", "failed"):
+                return job
+            time.sleep(poll)
+        raise ClientError(f"job {job_id} is still running after {self.timeout:.0f} s")
+
+    def download(self, path: str, out: Path, params: dict | None = None) -> int:
+        """Streams the answer of GET ``path`` into the file ``out``; returns its size."""
+        with self._http.get(f"{self.settings.url}{path}", headers=self._headers(), params=params, stream=True,
+                            timeout=self.timeout) as answer:
+            if answer.status_code >= 400:
+                self._check(answer)
+            size = 0
+            with open(out, "wb") as f:
+                for chunk in answer.iter_content(1 << 20):
+                    f.write(chunk)
+                    size += len(chunk)
+        return size
+
     def delete(self, path: str) -> None:
         self._check(self._http.delete(f"{self.settings.url}{path}", headers=self._headers(), timeout=60))
 

@@ -169,6 +169,10 @@ class UserNotFound(NotFound):
     slug, title = "user-not-found", "User not found"
 
 
+class ImageNotFound(NotFound):
+    slug, title = "image-not-found", "Catalogue image not found"
+
+
 class ArtifactNotFound(NotFound):
     slug, title = "artifact-not-found", "No such file in the VNF package"
 
@@ -185,6 +189,10 @@ class Conflict(NfvoError):
 
 class DuplicatePackage(Conflict):
     slug, title = "duplicate-package", "This VNF package is already onboarded"
+
+
+class DuplicateImage(Conflict):
+    slug, title = "duplicate-image", "The catalogue already holds this image name and version"
 
 
 class DuplicateVim(Conflict):

@@ -24,6 +24,7 @@ flask_smorest.Blueprint.ARGUMENTS_PARSER = JsonBodyParser()
 from nfvo.api import (  # noqa: E402
     datacenters,
     drivers,
+    images,
     jobs,
     ns_descriptors,
     oauth,
@@ -82,7 +83,7 @@ class NfvoApi(Api):
 
 
 #: /api/v1 resources inside one project (the ``project-id`` header names it)
-V1_BLUEPRINTS = (vnf_packages.blp, vnf_descriptors.blp, ns_descriptors.blp, datacenters.blp, jobs.blp)
+V1_BLUEPRINTS = (vnf_packages.blp, vnf_descriptors.blp, ns_descriptors.blp, datacenters.blp, jobs.blp, images.blp)
 #: /api/v1 resources outside any one project; their services decide who may write
 ACCOUNT_BLUEPRINTS = (projects.blp, users.blp)
 

@@ -12,6 +12,9 @@ from nfvo.api.schemas import json_document
 from nfvo.api.security import ctx, project_id
 from nfvo.services import nsds
 
+SONATA_NSD = ("a SONATA / 5GTANGO service descriptor (also accepted as JSON): its network_functions name VNFDs "
+              "of the project by vnf_vendor, vnf_name and vnf_version (see docs/sonata.md)")
+
 blp = Blueprint("ns-descriptors", __name__, url_prefix="/api/v1/ns-descriptors", description="NS descriptors")
 
 
@@ -21,10 +24,10 @@ class NsDescriptors(MethodView):
     def get(self):
         return jsonify([n.body for n in nsds.list_nsds(ctx(), project_id())])
 
-    @blp.doc(**json_body_doc({"$ref": "#/components/schemas/NsdIn"}))
+    @blp.doc(**json_body_doc({"$ref": "#/components/schemas/NsdIn"}, yaml=SONATA_NSD))
     @blp.response(201, DOCUMENT, description="The stored NSD JSON: its id, each vnfd entry as a reference")
     def post(self):
-        return jsonify(nsds.create_nsd(ctx(), project_id(), json_document()).body), 201
+        return jsonify(nsds.create_nsd(ctx(), project_id(), json_document(yaml=True)).body), 201
 
 
 class NsdMarketDownload(Schema):
@@ -45,10 +48,10 @@ class NsDescriptorById(MethodView):
     def get(self, nsd_id):
         return jsonify(nsds.get_nsd(ctx(), project_id(), nsd_id).body)
 
-    @blp.doc(**json_body_doc({"$ref": "#/components/schemas/NsdIn"}))
+    @blp.doc(**json_body_doc({"$ref": "#/components/schemas/NsdIn"}, yaml=SONATA_NSD))
     @blp.response(200, DOCUMENT, description="The replaced NSD JSON (same id)")
     def put(self, nsd_id):
-        return jsonify(nsds.replace_nsd(ctx(), project_id(), nsd_id, json_document()).body)
+        return jsonify(nsds.replace_nsd(ctx(), project_id(), nsd_id, json_document(yaml=True)).body)
 
     @blp.response(204)
     def delete(self, nsd_id):

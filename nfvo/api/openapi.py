@@ -98,10 +98,14 @@ class StorableObjects(BasePlugin):
         return _storable_object({})
 
 
-def json_body_doc(schema) -> dict:
+def json_body_doc(schema, *, yaml: str | None = None) -> dict:
     """``@blp.doc`` keywords of the JSON request body a view reads itself (with json_document) and
-    checks: ``schema`` is a marshmallow Schema class or a ``{"$ref": ...}``."""
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+    checks: ``schema`` is a marshmallow Schema class or a ``{"$ref": ...}``; ``yaml`` describes the
+    YAML document the view also takes (``json_document(yaml=True)``)."""
+    content = {"application/json": {"schema": schema}}
+    if yaml:
+        content["application/yaml"] = {"schema": {"type": "object", "description": yaml}}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 #: a JSON document nfvo answers as it stored it (a VNFD, an NSD)

@@ -9,7 +9,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 
 from nfvo.api.openapi import Text
 from nfvo.config import VALIDATION_MODES
-from nfvo.domain.sources import SourceDoc, load_json
+from nfvo.domain.sources import SourceDoc, load_json, load_yaml
 from nfvo.errors import BadRequest, TooLarge
 from nfvo.services.packages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
@@ -181,6 +181,10 @@ class JobOut(Schema):
     sha256 = fields.String(allow_none=True)
     size = fields.Integer(allow_none=True)
     packageId = fields.Function(lambda j: j.package_id if j.state == "succeeded" else None)
+    imageId = fields.String(attribute="image_id", allow_none=True,
+                            metadata={"description": "the catalogue image a distribute-image job puts on VIMs"})
+    vimInstances = fields.List(fields.String(), attribute="vim_ids",
+                               metadata={"description": "the VIMs a distribute-image job puts the image on"})
     problem = fields.Dict(allow_none=True)
     strict = fields.Boolean(metadata={"description": "validation warnings refuse the package"})
     warnings = fields.List(fields.Nested(IssueOut), metadata={"description": "of a succeeded job's package"})
@@ -233,21 +237,29 @@ class VnfdQuery(Schema):
 MAX_JSON_BODY = 16 * 2**20
 
 
-def json_document() -> SourceDoc:
+#: the media types of a YAML request body (:func:`json_document` with ``yaml=True``)
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+
+
+def json_document(*, yaml: bool = False) -> SourceDoc:
     """The request's JSON body (any JSON value; the service checks its shape), parsed once per
     request with :func:`nfvo.domain.sources.load_json` and the line of every field, so that problems
-    can name it; its file name is ``request body``.
+    can name it; its file name is ``request body``. With ``yaml``, a body of a YAML media type
+    (YAML_TYPES) is read with :func:`nfvo.domain.sources.load_yaml` (no aliases, bounded depth).
 
-    BadRequest unless the Content-Type is JSON and the body UTF-8; TooLarge (413) over
-    MAX_JSON_BODY, refused by its Content-Length before anything is read; ValidationFailed,
-    with line and pointer, for a syntax error, too deep nesting, an integer of too many digits,
-    a number out of range, NaN/Infinity, NUL or a lone surrogate in text, a duplicate key.
+    BadRequest unless the Content-Type is JSON (or YAML, when allowed) and the body UTF-8; TooLarge
+    (413) over MAX_JSON_BODY, refused by its Content-Length before anything is read;
+    ValidationFailed, with line and pointer, for a syntax error, too deep nesting, an integer of
+    too many digits, a number out of range, NaN/Infinity, NUL or a lone surrogate in text, a
+    duplicate key.
     """
     cached = g.get("nfvo_json_body")
     if cached is not None:
         return cached
-    if not request.is_json:
-        raise BadRequest("The request body must be a JSON document (Content-Type: application/json)")
+    is_yaml = yaml and request.mimetype in YAML_TYPES
+    if not request.is_json and not is_yaml:
+        raise BadRequest("The request body must be a JSON document (Content-Type: application/json)"
+                         + (" or YAML (application/yaml)" if yaml else ""))
     too_large = TooLarge(f"A JSON request body may be at most {MAX_JSON_BODY} bytes")
     if (request.content_length or 0) > MAX_JSON_BODY:
         raise too_large
@@ -258,7 +270,7 @@ def json_document() -> SourceDoc:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("The request body is not UTF-8") from None
-    g.nfvo_json_body = load_json(text, "request body")
+    g.nfvo_json_body = (load_yaml if is_yaml else load_json)(text, "request body")
     return g.nfvo_json_body
 
 

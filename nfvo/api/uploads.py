@@ -6,11 +6,11 @@ from pathlib import Path
 
 from flask import Request, current_app
 
-from nfvo.services.packages import UploadFile
+from nfvo.services.receiving import UploadFile
 
 
 class HashingUploadFile(UploadFile):
-    """The :class:`~nfvo.services.packages.UploadFile` werkzeug writes a file part into (and
+    """The :class:`~nfvo.services.receiving.UploadFile` werkzeug writes a file part into (and
     seeks and reads, as a file, once the part is complete)."""
 
     def write(self, data: bytes) -> int:

@@ -18,7 +18,7 @@ from nfvo.api.problems import PROBLEM_JSON, problem_response
 from nfvo.api.schemas import ProblemOut, ValidationQuery, VnfPackageOut, json_document
 from nfvo.api.security import ctx, project_id
 from nfvo.errors import JobTimeout, NotAcceptable
-from nfvo.services import day0, packages
+from nfvo.services import day0, packages, receiving
 
 blp = Blueprint("vnf-packages", __name__, url_prefix="/api/v1/vnf-packages", description="VNF packages")
 
@@ -28,7 +28,8 @@ POLL_INTERVAL = 0.1
 class PackageUpload(Schema):
     file = Upload(required=True, metadata={"description": "The package, of any installed format (Open Baton tar, "
                                                           "ETSI SOL004 CSAR, NFVIS tar.gz, SONATA .son, 5GTANGO "
-                                                          ".tgo, a SONATA VNFD...; told apart by content)"})
+                                                          ".tgo, a SONATA VNFD, a ConVirt image template...; told "
+                                                          "apart by content)"})
 
 
 def _submit_upload(project: str, strict: bool):
@@ -121,7 +122,7 @@ class VnfPackageMarketDownload(MethodView):
                       description="Accepted; see Location")
     def post(self, body, strict):
         project = project_id()
-        job = packages.submit(ctx(), project, packages.download(ctx(), body["link"]),
+        job = packages.submit(ctx(), project, receiving.download(ctx(), body["link"]),
                               current_app.extensions["nfvo.enqueue"], strict=strict)
         return _answer(job, lambda job: _with_warnings({"id": job.package_id}, job))
 
@@ -152,7 +153,7 @@ class VnfPackageScript(MethodView):
 ISO_MEDIA_TYPE = "application/x-iso9660-image"
 _NIC_VALUE = {"anyOf": [STORABLE_TEXT, {"type": "integer"}]}
 #: the day-0 payload of a Cisco NFVIS package (docs/nfvis.md); the package decides which names and values fit
-DAY0_REQUEST = {"type": "object", "additionalProperties": False, "properties": {
+NFVIS_DAY0 = {"type": "object", "additionalProperties": False, "properties": {
     "profile": {**STORABLE_TEXT, "description": "a profile of the package (default: its default_profile)"},
     "properties": {"type": "object", "propertyNames": STORABLE_TEXT, "additionalProperties": _NIC_VALUE,
                    "description": "a value per custom property of the package"},
@@ -160,6 +161,14 @@ DAY0_REQUEST = {"type": "object", "additionalProperties": False, "properties": {
         "type": "object", "additionalProperties": False,
         "properties": {"ip": STORABLE_TEXT, "netmask": _NIC_VALUE, "gateway": STORABLE_TEXT}}},
     "vm": {"enum": [0, 1, 2], "description": "which VM of an HA pair"}}}
+#: the render payload of a ConVirt image template (docs/convirt.md)
+CONVIRT_DAY0 = {"type": "object", "required": ["vmName"], "additionalProperties": False, "properties": {
+    "vmName": {**STORABLE_TEXT, "description": "the VM's name ($VM_NAME)"},
+    "properties": {"type": "object", "propertyNames": STORABLE_TEXT,
+                   "description": "a value per customizable option, of the option's kind"}}}
+DAY0_REQUEST = {"anyOf": [NFVIS_DAY0, CONVIRT_DAY0],
+                "description": "what the package's format takes: an NFVIS package's tokens, profile and vNICs, or a "
+                               "ConVirt template's vmName and options"}
 DAY0_ANSWER = {"type": "object", "required": ["profile", "files"], "properties": {
     "profile": {"type": ["object", "null"], "description": "the profile deployed"},
     "files": {"type": "array", "items": {"type": "object", "required": ["mountPoint", "name", "content"],

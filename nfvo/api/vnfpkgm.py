@@ -20,14 +20,15 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from werkzeug.http import parse_options_header
 
+from nfvo.api.downloads import BINARY, RANGE_ANSWER, ranged
 from nfvo.api.openapi import LINK_NEXT, STORABLE_TEXT, JsonValue, Text
-from nfvo.api.problems import PROBLEM_JSON, problem_response
+from nfvo.api.problems import PROBLEM_JSON
 from nfvo.api.schemas import ProblemOut, ValidationQuery
 from nfvo.api.security import READ_METHODS, VNFPKGM_SECURITY, authenticate_basic, ctx
 from nfvo.domain.archive import ArchiveLimits
 from nfvo.domain.csar_zip import CsarArchive
-from nfvo.domain.sol013 import RangeError, byte_range, parse_filter, parse_selection
-from nfvo.errors import BadRequest, Forbidden, NotAcceptable, RangeNotSatisfiable, Unauthenticated
+from nfvo.domain.sol013 import parse_filter, parse_selection
+from nfvo.errors import BadRequest, Forbidden, NotAcceptable, Unauthenticated
 from nfvo.services import auth, etsi_packages
 from nfvo.store import Blob, ContentStore
 from nfvo.streams import CHUNK
@@ -127,13 +128,11 @@ VNF_PKG_INFO = {"type": "object", "required": ["id", "onboardingState", "operati
                                "_links": {"type": "object"}}}
 #: a VnfPkgInfo of a list: the attribute selectors (fields, exclude_fields, ...) may leave out any
 VNF_PKG_INFO_SELECTED = {k: v for k, v in VNF_PKG_INFO.items() if k != "required"}
-BINARY = {"type": "string", "format": "binary"}
 #: a package file: an ETSI SOL004 CSAR, or an Open Baton tar
 PACKAGE_MEDIA_TYPES = ("application/zip", "application/x-tar")
 #: what PUT package_content takes (nfvo tells the formats apart by content, not by Content-Type)
 UPLOAD_MEDIA_TYPES = (*PACKAGE_MEDIA_TYPES, "application/octet-stream")
 MERGE_PATCH = "application/merge-patch+json"
-RANGE_ANSWER = {"Content-Range": {"description": "bytes FIRST-LAST/SIZE", "schema": {"type": "string"}}}
 
 
 def _documented(**doc):
@@ -232,7 +231,7 @@ class VnfPackageContent(MethodView):
                       headers={"Content-Range": {"description": "bytes */SIZE", "schema": {"type": "string"}}})
     def get(self, package_id):
         package, store = etsi_packages.stored(ctx(), _project(), package_id), ctx().store
-        return _ranged(package.content.size, package.media_type,
+        return ranged(package.content.size, package.media_type,
                        lambda start: store.chunks(package.content.sha256, start))
 
     @_documented(description="The package as the body, streamed to disk: an ETSI SOL004 CSAR (application/zip) or "
@@ -342,35 +341,7 @@ class VnfPackageArtifact(MethodView):
             size = archive.size_of(name)
         media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         limits, store = _limits(), ctx().store
-        return _ranged(size, media_type, lambda start: _member_chunks(package.archive, name, start, limits, store))
-
-
-def _ranged(size: int, media_type: str, chunks_from) -> Response:
-    """The whole content (200) or the one byte range the Range header asks for (206); 416 for a
-    range nfvo cannot read or that lies outside the content. ``chunks_from(start)`` yields the
-    content from byte ``start`` on; the answer stops after the range's last byte."""
-    try:
-        wanted = byte_range(request.headers.get("Range"), size)
-    except RangeError as exc:
-        answer = problem_response(RangeNotSatisfiable(str(exc)).to_problem())
-        answer.headers["Content-Range"] = f"bytes */{size}"
-        return answer
-    first, last = wanted if wanted else (0, size - 1)
-    length = last - first + 1 if size else 0
-
-    def body() -> Iterator[bytes]:
-        left = length
-        for chunk in chunks_from(first):
-            if left <= 0:
-                break
-            yield chunk[:left]
-            left -= len(chunk)
-
-    headers = {"Content-Length": str(length), "Accept-Ranges": "bytes"}
-    if wanted:
-        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
-    # the exact media type: python-tackerclient compares Content-Type with "application/zip"
-    return Response(body(), status=206 if wanted else 200, content_type=media_type, headers=headers)
+        return ranged(size, media_type, lambda start: _member_chunks(package.archive, name, start, limits, store))
 
 
 def _member_chunks(blob: Blob, name: str, start: int, limits: ArchiveLimits, store: ContentStore) -> Iterator[bytes]:

@@ -169,11 +169,13 @@ nsd_vnfds = Table(
 
 
 class Nsd(Base):
-    """A network service descriptor; ``body`` is the NSD JSON with each VNFD entry as a reference."""
+    """A network service descriptor; ``body`` is the NSD JSON with each VNFD entry as a reference.
+    ``package_id``: the package that brought it (a SONATA service), which it goes with."""
 
     __tablename__ = "nsds"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    package_id: Mapped[str | None] = mapped_column(ForeignKey("vnf_packages.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(255))
     vendor: Mapped[str] = mapped_column(String(255), default="")
     version: Mapped[str] = mapped_column(String(64), default="")
@@ -222,7 +224,8 @@ class CreatedImage(Base):
 
 
 class Job(Base):
-    """An onboarding run. The row is the truth; the broker message only says "run job X"."""
+    """An onboarding run (or a catalogue image's distribution, ``kind`` distribute-image). The row
+    is the truth; the broker message only says "run job X"."""
 
     __tablename__ = "jobs"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -240,6 +243,8 @@ class Job(Base):
     uploads: Mapped[list] = mapped_column(default=list)
     worker: Mapped[str | None] = mapped_column(String(255))
     package_id: Mapped[str | None] = mapped_column(String(36))
+    image_id: Mapped[str | None] = mapped_column(String(36))  # a catalogue image's distribution job
+    vim_ids: Mapped[list] = mapped_column(default=list)  # the VIMs a distribution job puts it on
     problem: Mapped[dict | None] = mapped_column()
     strict: Mapped[bool] = mapped_column(Boolean, default=False)  # validation warnings refuse the package
     warnings: Mapped[list] = mapped_column(default=list)  # of a succeeded job's package
@@ -265,3 +270,52 @@ class EtsiPackage(Base):
     info: Mapped[dict] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CatalogueImage(Base):
+    """A gold image of the catalogue: curated once, its bytes a blob of the content store
+    (``sha256``), put on VIMs when needed (:class:`CataloguePlacement`). ``previous_id``: the
+    version it follows (same project and name). ``public``: every project may use it, only a
+    system administrator may change it."""
+
+    __tablename__ = "catalogue_images"
+    __table_args__ = (UniqueConstraint("project_id", "name", "version", name="uq_catalogue_images_version"),
+                      Index("ix_catalogue_images_listing", "project_id", "name", "created_at"))
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    version: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="")
+    disk_format: Mapped[str] = mapped_column(String(32), default="qcow2")
+    container_format: Mapped[str] = mapped_column(String(32), default="bare")
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    min_cpu: Mapped[int] = mapped_column(Integer, default=0)
+    min_ram: Mapped[int] = mapped_column(Integer, default=0)  # MB
+    min_disk: Mapped[int] = mapped_column(Integer, default=0)  # GB
+    os_distro: Mapped[str | None] = mapped_column(String(64))
+    os_version: Mapped[str | None] = mapped_column(String(64))
+    architecture: Mapped[str | None] = mapped_column(String(32))
+    tags: Mapped[list] = mapped_column(default=list)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(2048), default="")  # upload:<file name>, the link, ova:<file name>
+    origin: Mapped[dict] = mapped_column(default=dict)  # what an imported OVF said of it
+    previous_id: Mapped[str | None] = mapped_column(ForeignKey("catalogue_images.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    placements: Mapped[list[CataloguePlacement]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
+                                                                lazy="selectin")
+
+
+class CataloguePlacement(Base):
+    """Where a catalogue image is: the image it is on one VIM, and whether nfvo uploaded it there."""
+
+    __tablename__ = "catalogue_placements"
+    image_id: Mapped[str] = mapped_column(ForeignKey("catalogue_images.id", ondelete="CASCADE"), primary_key=True)
+    vim_id: Mapped[str] = mapped_column(ForeignKey("vim_instances.id", ondelete="CASCADE"), primary_key=True,
+                                        index=True)
+    vim_image_id: Mapped[str] = mapped_column(String(255))
+    vim_image_name: Mapped[str] = mapped_column(String(255))
+    uploaded: Mapped[bool] = mapped_column(Boolean, default=False)
+    decision: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -72,6 +72,20 @@ class FlavourRequest:
 
 
 @dataclass(frozen=True)
+class NsdRequest:
+    """An NS descriptor a package holds (a SONATA service): created with the package when every
+    function it uses resolves, deleted with it. ``functions``: each VNFD it uses by vendor, name
+    and version, with where the package names it (an Issue whose message is unused); ``body``:
+    the NSD's own fields (nfvo adds ``id`` and the ``vnfd`` references)."""
+
+    name: str
+    vendor: str
+    version: str
+    functions: tuple[tuple[str, str, str, Issue], ...]
+    body: dict
+
+
+@dataclass(frozen=True)
 class Package:
     """A package that passed every check of its format.
 
@@ -224,6 +238,12 @@ class PackageFormat(ABC):
         the package gives them, each as :meth:`vnfd` describes; the first is the package's own
         (the one its job and its SOL005 record show). Default: ``[vnfd(...)]``."""
         return [self.vnfd(package, image_names)]
+
+    def nsds(self, package: Package) -> tuple[NsdRequest, ...]:
+        """The NS descriptors the package holds (default: none). Each is created with the package
+        once its functions resolve, to the package's own VNFDs first, then to the project's; one
+        that does not resolve is not created, and a warning says why."""
+        return ()
 
     @abstractmethod
     def record(self, package: Package) -> Record:

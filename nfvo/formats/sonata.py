@@ -21,8 +21,9 @@ from nfvo.domain.csar_zip import CsarArchive, is_zip
 from nfvo.domain.sonata.functions import Function
 from nfvo.domain.sonata.manifests import NAPD, SON_MANIFEST
 from nfvo.domain.sonata.package import SonataPackage, read_descriptor, read_package
+from nfvo.domain.sonata.services import Service
 from nfvo.errors import Issue, UnsafeArchive, ValidationFailed
-from nfvo.formats.base import FlavourRequest, Package, PackageFormat, Record
+from nfvo.formats.base import FlavourRequest, NsdRequest, Package, PackageFormat, Record
 from nfvo.formats.verified import VerifiedMembers
 
 #: how much of a lone descriptor detection reads
@@ -96,6 +97,11 @@ class SonataFormat(PackageFormat):
         native: SonataPackage = package.native
         return [_vnfd(f, image_names) for f in native.functions]
 
+    def nsds(self, package: Package) -> tuple[NsdRequest, ...]:
+        """Each service descriptor, its functions named by ``network_functions``."""
+        native: SonataPackage = package.native
+        return tuple(service_request(s) for s in native.services)
+
     def record(self, package: Package) -> Record:
         native: SonataPackage = package.native
         return Record(meta={
@@ -137,6 +143,16 @@ class SonataDescriptorFormat(SonataFormat):
         native = read_descriptor(_text(opener or (lambda: open(path, "rb")), display_name, limits), display_name,
                                  strict=strict)
         yield _package(self.name, native, _NoFiles(display_name))
+
+
+def service_request(service: Service) -> NsdRequest:
+    """A service descriptor as an NSD of nfvo's catalogue: the descriptor as written under
+    ``sonata``, its functions by vendor, name and version."""
+    functions = tuple((f.vendor, f.name, f.version, Issue("", service.file, service.source.line_of(f.pointer),
+                                                           f.pointer)) for f in service.functions)
+    return NsdRequest(service.name, service.vendor, service.version, functions,
+                      {"name": service.name, "vendor": service.vendor, "version": service.version,
+                       "sonata": service.data})
 
 
 def _package(name: str, native: SonataPackage, members) -> Package:

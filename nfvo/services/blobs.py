@@ -1,7 +1,7 @@
 """Which blobs of the content store nfvo still needs, and removing the ones it does not.
 
-A blob is referenced by a ``package_files`` row (a file of an onboarded package) or by an
-unfinished job (``jobs.sha256``: the package it onboards).  Every decision that ends in a
+A blob is referenced by a ``package_files`` row (a file of an onboarded package), a catalogue
+image, or an unfinished job (``jobs.sha256``: the package it onboards, the image it distributes).  Every decision that ends in a
 removal, and every new reference to a blob that may already be stored, happens under the
 blob's lock (:func:`lock_blobs`), so a check and the removal that follows it are atomic: a
 reference made while a removal is decided either comes first (the blob stays) or finds the
@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from nfvo.db.models import Job, PackageFile, VnfPackage
+from nfvo.db.models import CatalogueImage, Job, PackageFile, VnfPackage
 from nfvo.errors import NfvoError
 from nfvo.services.context import Context
 from nfvo.store import CHUNK, Blob
@@ -54,8 +54,11 @@ def _lock_key(sha256: str) -> int:
 
 
 def referenced(session: Session, sha256: str, *, except_job: str | None = None) -> bool:
-    """Whether a package file or an unfinished job (other than ``except_job``) references the blob."""
+    """Whether a package file, a catalogue image or an unfinished job (other than ``except_job``)
+    references the blob."""
     if session.scalar(select(PackageFile.package_id).where(PackageFile.sha256 == sha256).limit(1)) is not None:
+        return True
+    if session.scalar(select(CatalogueImage.id).where(CatalogueImage.sha256 == sha256).limit(1)) is not None:
         return True
     jobs = select(Job.id).where(Job.sha256 == sha256, Job.state.in_(_UNFINISHED), Job.id != (except_job or ""))
     return session.scalar(jobs.limit(1)) is not None
@@ -95,6 +98,7 @@ def sweep(ctx: Context, older_than: float) -> int:
     removed = ctx.store.sweep(older_than)
     with ctx.session() as session:
         used = set(session.scalars(select(PackageFile.sha256).distinct()))
+        used |= set(session.scalars(select(CatalogueImage.sha256).distinct()))
         used |= set(session.scalars(select(Job.sha256).where(Job.state.in_(_UNFINISHED), Job.sha256.is_not(None))))
     for sha256 in ctx.store.digests():
         if sha256 in used:

@@ -28,7 +28,7 @@ def render(ctx: Context, project_id: str, package_id: str, body: SourceDoc) -> D
 
     The stored package is read again (a gzip tar is decompressed up to its last member)."""
     row = packages.get_package(ctx, project_id, package_id)
-    fmt = registry.get((row.meta or {}).get("format") or "openbaton")
+    fmt = registry.get(row.format)
     if not renders_day0(fmt):
         raise NoDay0Files(f"VNF package {package_id} is a {fmt.title}, which has no day-0 files")
     with tempfile.TemporaryDirectory(prefix="day0-", dir=ctx.settings.work_dir) as work, \

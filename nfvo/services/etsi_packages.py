@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import BinaryIO
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 
-from nfvo.db.models import EtsiPackage, Job, Vnfd, VnfPackage, nsd_vnfds, utcnow
+from nfvo.db.models import EtsiPackage, Job, Nsd, Vnfd, VnfPackage, nsd_vnfds, utcnow
 from nfvo.domain.archive import normalise_member_name
 from nfvo.domain.sol013 import Condition, matches
 from nfvo.errors import (
@@ -40,7 +40,7 @@ from nfvo.fetch import check_link
 from nfvo.formats import registry
 from nfvo.formats.etsi import INNER_FILE
 from nfvo.formats.openbaton import OpenBatonFormat
-from nfvo.services import blobs, packages
+from nfvo.services import blobs, packages, receiving
 from nfvo.services.context import Context
 from nfvo.store import Blob
 
@@ -147,7 +147,9 @@ def _documents(session, project_id: str, ids: list[str] | None) -> list[dict]:
     vnfds = dict(session.execute(select(Vnfd.package_id, Vnfd.id).where(Vnfd.package_id.in_(list(onboarded)))
                                  .order_by(Vnfd.created_at.desc(), Vnfd.id.desc())).all())  # the first wins
     used = set(session.scalars(select(Vnfd.package_id).join(nsd_vnfds, nsd_vnfds.c.vnfd_id == Vnfd.id)
-                               .where(Vnfd.package_id.in_(list(onboarded)))))
+                               .join(Nsd, Nsd.id == nsd_vnfds.c.nsd_id)
+                               .where(Vnfd.package_id.in_(list(onboarded)),
+                                      or_(Nsd.package_id.is_(None), Nsd.package_id != Vnfd.package_id))))
     documents = []
     for package_id in set(rows) | set(onboarded):
         row, package = rows.get(package_id), onboarded.get(package_id)
@@ -291,7 +293,7 @@ def receive(ctx: Context, project_id: str, package_id: str, stream: BinaryIO, en
             raise TooLarge(f"The package is over the limit of {limit} bytes (NFVO_MAX_PACKAGE_SIZE)")
 
     try:
-        received = packages.store_upload(ctx, stream, filename or package_id, progress=progress)
+        received = receiving.store_upload(ctx, stream, filename or package_id, progress=progress)
         _submit(ctx, project_id, package_id, received, enqueue, strict)
     except BaseException as exc:
         _fail_upload(ctx, package_id, exc)
@@ -307,7 +309,7 @@ def receive_from_uri(ctx: Context, project_id: str, package_id: str, url: str, e
     check_link(url, ctx.fetch_policy)
     _start_upload(ctx, project_id, package_id)
     try:
-        received = packages.download(ctx, url, progress=_Heartbeat(ctx, package_id), basic_auth=basic_auth,
+        received = receiving.download(ctx, url, progress=_Heartbeat(ctx, package_id), basic_auth=basic_auth,
                                      default_name=package_id)
         _submit(ctx, project_id, package_id, received, enqueue, strict)
     except BaseException as exc:
@@ -370,14 +372,14 @@ def _fail_upload(ctx: Context, package_id: str, exc: BaseException) -> None:
                         .values(onboarding_state="ERROR", failure=error.to_problem(), updated_at=utcnow()))
 
 
-def _submit(ctx: Context, project_id: str, package_id: str, received: packages.Received,
+def _submit(ctx: Context, project_id: str, package_id: str, received: receiving.Received,
             enqueue: Callable[[str], None], strict: bool) -> None:
     """PROCESSING with a new onboarding job, committed together; the job is enqueued after the commit
     (a lost message is recovered by the workers' sweep, as for every job). Only a package still
     UPLOADING moves on: one that was deleted, or declared interrupted meanwhile, raises
     UploadInterrupted. The received file is in the content store, or removed, afterwards."""
     kind = packages.job_kind(packages.detect(received))
-    with packages.stored_upload(ctx, received) as session:
+    with receiving.stored_upload(ctx, received) as session:
         job = Job(project_id=project_id, kind=kind, filename=received.filename, sha256=received.sha256,
                   size=received.size, member_digests=[list(m) for m in received.members], package_id=package_id,
                   strict=packages.is_strict(ctx, strict))

@@ -1,8 +1,9 @@
 """Ownership of the images nfvo created on VIMs.
 
 An image nfvo created (a CreatedImage row) is nfvo's, whichever job created it and whichever
-packages use it. It stays while a committed package (a PackageImage row) or an unfinished job
-(its ``uploads``: every image the job uses so far) uses it, and is removed once none does.
+packages use it. It stays while a committed package (a PackageImage row), a catalogue image
+placed there (a CataloguePlacement row) or an unfinished job (its ``uploads``: every image the
+job uses so far) uses it, and is removed once none does.
 Every decision to keep or remove, every new use by a job and every commit of package images
 happens under the VIM's ownership lock, so a check and the removal that follows it are atomic.
 """
@@ -14,7 +15,7 @@ import logging
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from nfvo.db.models import CreatedImage, Job, PackageImage, VimInstance
+from nfvo.db.models import CataloguePlacement, CreatedImage, Job, PackageImage, VimInstance
 from nfvo.errors import NfvoError
 from nfvo.services.context import Context
 from nfvo.services.vims import connected
@@ -51,7 +52,7 @@ def created_by_nfvo(session: Session, pairs) -> set[tuple[str, str]]:
 def release_image(ctx: Context, session: Session, vim_id: str, image_id: str, *, job_id: str | None = None) -> bool:
     """Under the VIM's ownership lock (the caller holds it in ``session``): removes the image from
     its VIM if nfvo created it and no committed package and no unfinished job other than
-    ``job_id`` uses it. True when it was removed. An image nfvo did not create is never removed;
+    ``job_id`` uses it, and no catalogue image is placed there. True when it was removed. An image nfvo did not create is never removed;
     one on a VIM that cannot be reached stays (logged) and is still nfvo's."""
     if not created_by_nfvo(session, [(vim_id, image_id)]):
         return False
@@ -60,6 +61,10 @@ def release_image(ctx: Context, session: Session, vim_id: str, image_id: str, *,
     if used is not None:  # a package committed while the creating job had not recorded it yet
         session.execute(update(PackageImage).where(PackageImage.vim_id == vim_id, PackageImage.image_id == image_id)
                         .values(uploaded=True))
+        return False
+    placed = session.scalar(select(CataloguePlacement.image_id).where(
+        CataloguePlacement.vim_id == vim_id, CataloguePlacement.vim_image_id == image_id).limit(1))
+    if placed is not None:  # a catalogue image lives there
         return False
     unfinished = session.scalars(select(Job).where(Job.state.in_(("queued", "running")), Job.id != (job_id or "")))
     if any([vim_id, image_id] in (job.uploads or []) for job in unfinished):

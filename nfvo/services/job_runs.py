@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -61,6 +63,43 @@ class Attempt:
     @property
     def token(self) -> int:
         return self.job.attempts
+
+
+def run_job(ctx: Context, job_id: str, body: Callable[[Context, Job, Path, Attempt], None], *,
+            final_attempt: bool, what: str) -> None:
+    """Claims job ``job_id`` and runs ``body(ctx, job, work, attempt)`` under its heartbeat, with a
+    fresh work directory (removed afterwards); does nothing for a finished job or one alive on
+    another worker. A failure is written to the job (:func:`give_up`); a retryable one on a
+    non-final attempt queues it again and raises RetryLater. ``what`` names the run in messages."""
+    job = claim(ctx, job_id)
+    if job is None:
+        return
+    attempt = Attempt(job, used={tuple(u) for u in job.uploads or []})
+    work = ctx.settings.work_dir / job_id
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        with Heartbeat(ctx, attempt):
+            body(ctx, job, work, attempt)
+    except Superseded:
+        log.warning("job %s was claimed by another worker; this run stops", job_id)
+    except NfvoError as exc:
+        if exc.retryable and not final_attempt:
+            write(ctx, attempt, state="queued", step=("waiting to retry: " + exc.detail)[:64])
+            raise RetryLater(exc) from exc
+        give_up(ctx, attempt, exc)
+    except Exception:
+        log.exception("job %s failed unexpectedly", job_id)
+        give_up(ctx, attempt, NfvoError(f"{what} failed unexpectedly; the service log has the details"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def kind_of(ctx: Context, job_id: str) -> str | None:
+    """The job's kind (which use case runs it), None when there is no such job."""
+    with ctx.session() as session:
+        job = session.get(Job, job_id)
+        return job.kind if job is not None else None
 
 
 def claim(ctx: Context, job_id: str) -> Job | None:

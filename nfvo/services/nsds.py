@@ -5,15 +5,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from nfvo.db.models import Nsd, Vnfd, new_id, nsd_vnfds
 from nfvo.domain import nsd as nsd_domain
 from nfvo.domain.entity_ids import with_entity_ids
+from nfvo.domain.sonata.services import read_service
 from nfvo.domain.sources import SourceDoc, load_json
 from nfvo.errors import InUse, Issue, NsdNotFound, ValidationFailed
 from nfvo.fetch import open_http, redact
+from nfvo.formats.base import NsdRequest
 from nfvo.services.context import Context, in_project
 
 
@@ -70,15 +72,17 @@ def delete_nsd(ctx: Context, project_id: str, nsd_id: str) -> None:
         session.delete(in_project(session, Nsd, nsd_id, project_id, NsdNotFound, "NS descriptor"))
 
 
-def refuse_if_used(session: Session, vnfd_ids: Iterable[str], what: str) -> None:
-    """InUse naming every NSD that uses one of ``vnfd_ids``; call it before deleting anything."""
+def refuse_if_used(session: Session, vnfd_ids: Iterable[str], what: str, *, package_id: str | None = None) -> None:
+    """InUse naming every NSD that uses one of ``vnfd_ids``; call it before deleting anything. The
+    NSDs of ``package_id`` (which go with that package) do not count."""
     ids = list(vnfd_ids)
     if not ids:
         return
-    users = session.execute(
-        select(Nsd.id, Nsd.name, nsd_vnfds.c.vnfd_id).join(nsd_vnfds, nsd_vnfds.c.nsd_id == Nsd.id)
-        .where(nsd_vnfds.c.vnfd_id.in_(ids)).order_by(Nsd.created_at, Nsd.id)
-    ).all()
+    query = (select(Nsd.id, Nsd.name, nsd_vnfds.c.vnfd_id).join(nsd_vnfds, nsd_vnfds.c.nsd_id == Nsd.id)
+             .where(nsd_vnfds.c.vnfd_id.in_(ids)).order_by(Nsd.created_at, Nsd.id))
+    if package_id is not None:
+        query = query.where(or_(Nsd.package_id.is_(None), Nsd.package_id != package_id))
+    users = session.execute(query).all()
     if users:
         names = sorted({f"{row.name} ({row.id})" for row in users})
         raise InUse(f"{what} is used by NS descriptor{'s' if len(names) > 1 else ''} {', '.join(names)}",
@@ -115,9 +119,47 @@ def _reference(vnfd: Vnfd) -> dict:
     return {"id": vnfd.id, "name": vnfd.name, "vendor": vnfd.vendor, "version": vnfd.version}
 
 
+def create_for_package(session: Session, project_id: str, package_id: str, requests: Iterable[NsdRequest],
+                       own: dict[tuple[str, str, str], Vnfd]) -> list[Issue]:
+    """Creates the NSDs a package holds (in the caller's transaction), each function resolved to
+    the package's ``own`` VNFDs (by vendor, name, version) or else to one VNFD of the project.
+    A request whose functions do not all resolve is not created: a warning at each function that
+    does not, and the rest are created."""
+    warnings = []
+    for request in requests:
+        rows, missing = [], []
+        for vendor, name, version, at in request.functions:
+            row = own.get((vendor, name, version))
+            if row is None:
+                found = list(session.scalars(select(Vnfd).where(
+                    Vnfd.project_id == project_id, Vnfd.vendor == vendor, Vnfd.name == name,
+                    Vnfd.version == version).limit(2)))
+                row = found[0] if len(found) == 1 else None
+                if row is None:
+                    how = "several VNFDs of this project" if found else "neither in the package nor in this project"
+                    missing.append(dataclasses.replace(at, severity="warning", message=(
+                        f"NS descriptor {request.name!r} was not created: function {vendor}/{name}/{version} is "
+                        f"{how} (create the NSD with POST /api/v1/ns-descriptors once it is one VNFD)")))
+            rows.append(row)
+        if missing:
+            warnings += missing
+            continue
+        nsd = Nsd(id=new_id(), project_id=project_id, package_id=package_id, name=request.name,
+                  vendor=request.vendor, version=request.version)
+        nsd.body = {**request.body, "id": nsd.id, "vnfPackageId": package_id,
+                    "vnfd": [_reference(r) for r in dict.fromkeys(rows)]}
+        nsd.vnfds = list(dict.fromkeys(rows))
+        session.add(nsd)
+    return warnings
+
+
 def _fill(session: Session, nsd: Nsd, document: SourceDoc) -> None:
-    """Checks the NSD, resolves its references and sets ``nsd``; ValidationFailed lists every problem."""
+    """Checks the NSD, resolves its references and sets ``nsd``; ValidationFailed lists every problem.
+    A SONATA service descriptor (it has ``network_functions``) is read as one (:func:`_fill_sonata`)."""
     data = document.data
+    if isinstance(data, dict) and "network_functions" in data:
+        _fill_sonata(session, nsd, document)
+        return
     draft, issues = nsd_domain.check_nsd(data)
     rows: list[Vnfd] = []
     if draft is not None:
@@ -169,3 +211,28 @@ def _resolve(session: Session, project_id: str, draft: nsd_domain.NsdDraft, issu
         else:
             rows.append(found[0])
     return rows
+
+
+def _fill_sonata(session: Session, nsd: Nsd, document: SourceDoc) -> None:
+    """A SONATA / 5GTANGO service descriptor: checked as a package's would be, each of its
+    ``network_functions`` resolved to one VNFD of the project by vendor, name and version."""
+    service, issues = read_service(document)
+    issues = [i for i in issues if not i.is_warning]
+    rows = []
+    for function in service.functions if service else ():
+        found = list(session.scalars(select(Vnfd).where(
+            Vnfd.project_id == nsd.project_id, Vnfd.vendor == function.vendor, Vnfd.name == function.name,
+            Vnfd.version == function.version).order_by(Vnfd.created_at, Vnfd.id).limit(2)))
+        text = "/".join(function.identity)
+        if len(found) != 1:
+            issues.append(document.issue(f"{function.pointer}/vnf_name", f"no VNFD '{text}' (vendor/name/version) in "
+                                         "this project" if not found else f"'{text}' names several VNFDs"))
+        else:
+            rows.append(found[0])
+    if issues or service is None:
+        count = len(issues)
+        raise ValidationFailed(f"{count} problem{'s' if count != 1 else ''} in the NS descriptor", errors=issues)
+    nsd.name, nsd.vendor, nsd.version = service.name, service.vendor, service.version
+    nsd.body = {"name": service.name, "vendor": service.vendor, "version": service.version, "id": nsd.id,
+                "sonata": service.data, "vnfd": [_reference(r) for r in dict.fromkeys(rows)]}
+    nsd.vnfds = list(dict.fromkeys(rows))

@@ -15,7 +15,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,11 +27,11 @@ from nfvo.db.models import EtsiPackage, Job, PackageFile, PackageImage, VimInsta
 from nfvo.domain import findings
 from nfvo.domain.archive import ArchiveLimits
 from nfvo.domain.entity_ids import with_entity_ids
-from nfvo.errors import DuplicatePackage, Issue, NfvoError, NoMatchingVim, PackageNotFound
+from nfvo.errors import DuplicatePackage, Issue, NoMatchingVim, PackageNotFound
 from nfvo.fetch import fetch_git
 from nfvo.formats import registry
-from nfvo.formats.base import Checkout, Fetchers, Files, Package, PackageFormat
-from nfvo.services import blobs, job_runs, packages
+from nfvo.formats.base import Checkout, Fetchers, Files, NsdRequest, Package, PackageFormat
+from nfvo.services import blobs, catalogue_refs, job_runs, nsds, packages
 from nfvo.services.context import Context
 from nfvo.services.etsi_packages import vim_selection
 from nfvo.services.flavours import create_flavours
@@ -53,28 +52,7 @@ def run(ctx: Context, job_id: str, *, final_attempt: bool = True) -> None:
     Every outcome is written to the job row. Raises RetryLater only for a retryable
     error (a VIM that cannot be reached) when ``final_attempt`` is false.
     """
-    job = job_runs.claim(ctx, job_id)
-    if job is None:
-        return
-    attempt = Attempt(job, used={tuple(u) for u in job.uploads or []})
-    work = ctx.settings.work_dir / job_id
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    try:
-        with job_runs.Heartbeat(ctx, attempt):
-            _onboard(ctx, job, work, attempt)
-    except Superseded:
-        log.warning("onboarding job %s was claimed by another worker; this run stops", job_id)
-    except NfvoError as exc:
-        if exc.retryable and not final_attempt:
-            job_runs.write(ctx, attempt, state="queued", step=("waiting to retry: " + exc.detail)[:64])
-            raise RetryLater(exc) from exc
-        job_runs.give_up(ctx, attempt, exc)
-    except Exception:
-        log.exception("onboarding job %s failed unexpectedly", job_id)
-        job_runs.give_up(ctx, attempt, NfvoError("Onboarding failed unexpectedly; the service log has the details"))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    job_runs.run_job(ctx, job_id, _onboard, final_attempt=final_attempt, what="Onboarding")
 
 
 @dataclass(frozen=True)
@@ -121,7 +99,8 @@ def _onboard_file(ctx: Context, job: Job, work: Path, attempt: Attempt, source: 
         warnings = findings.settle([*package.warnings, *files.issues, *vim_issues], display, strict=job.strict)
 
         job_runs.progress(ctx, attempt, "resolving images", 30)
-        resolved = place(ctx, package, plan, attempt, work)
+        package = catalogue_refs.resolve(ctx, job.project_id, package, attempt)
+        resolved = catalogue_refs.relabel(place(ctx, package, plan, attempt, work), package.members)
         warnings += tuple(r.note for r in resolved if r.note)  # how images travelled: not validation, never strict
         targets = {v.id: v for chosen in plan.values() for v in chosen} or {v.id: v for v in vims}
         warnings += tuple(create_flavours(ctx, package, targets.values()))  # what a VIM cannot hold: never strict
@@ -134,7 +113,8 @@ def _onboard_file(ctx: Context, job: Job, work: Path, attempt: Attempt, source: 
         sizes = {r.request.file or r.request.link: r.image.size for r in resolved if r.image.size}
         sizes |= {i.file: package.members.members[i.file].size for i in package.images if i.file}
         info = fmt.package_info(package, sizes, job.sha256)
-        _commit(ctx, attempt, fmt, package, _Commit(identity, vnfds, files, resolved, vims, warnings, info, sol005))
+        _commit(ctx, attempt, fmt, package,
+                _Commit(identity, vnfds, fmt.nsds(package), files, resolved, vims, warnings, info, sol005))
 
 
 def _hashed_on_receipt(job: Job, members) -> dict[str, str]:
@@ -243,6 +223,7 @@ def _no_vim(choice, by_user_data: bool) -> NoMatchingVim:
 class _Commit:
     identity: str
     vnfds: list[dict]
+    nsds: tuple[NsdRequest, ...]
     files: Files
     resolved: list[Resolved]
     vims: list[VimInstance]
@@ -283,10 +264,17 @@ def _commit(ctx: Context, attempt: Attempt, fmt: PackageFormat, package: Package
             session.add_all(PackageFile(package_id=job.package_id, name=name, sha256=blob.sha256, size=blob.size)
                             for name, (_, blob) in kept.items())
             now = utcnow()  # the package's own VNFD first: created_at orders a package's VNFDs
-            session.add_all(Vnfd(id=body["id"], project_id=job.project_id, package_id=job.package_id,
-                                 name=body["name"], vendor=body.get("vendor") or "",
-                                 version=str(body.get("version") or ""), body=body,
-                                 created_at=now + timedelta(microseconds=i)) for i, body in enumerate(bodies))
+            vnfds = [Vnfd(id=body["id"], project_id=job.project_id, package_id=job.package_id, name=body["name"],
+                          vendor=body.get("vendor") or "", version=str(body.get("version") or ""), body=body,
+                          created_at=now + timedelta(microseconds=i)) for i, body in enumerate(bodies)]
+            session.add_all(vnfds)
+            session.flush()
+            own = {(v.vendor, v.name, v.version): v for v in vnfds}
+            unresolved = nsds.create_for_package(session, job.project_id, job.package_id, c.nsds, own)
+            if unresolved:  # how the package's services fared: never strict
+                warnings = warnings + [w.to_dict() for w in unresolved]
+                session.get(VnfPackage, job.package_id).warnings = warnings
+            catalogue_refs.record_placements(session, resolved)
             for r in resolved:
                 session.add(PackageImage(
                     package_id=job.package_id, vim_id=r.vim.id, image_id=r.image.id, image_name=r.image.name,

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import hashlib
 import logging
-import os
 import shutil
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path, PurePosixPath
-from typing import BinaryIO
-from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
 
 from nfvo.db.models import (
     EtsiPackage,
     Job,
+    Nsd,
     PackageFile,
     PackageImage,
     VimInstance,
@@ -33,97 +24,21 @@ from nfvo.db.models import (
 from nfvo.domain.entity_ids import with_entity_ids
 from nfvo.domain.openbaton import vnfd_issues
 from nfvo.domain.sources import SourceDoc
-from nfvo.domain.tar_index import TarIndex
 from nfvo.errors import ArtifactNotFound, JobNotFound, NfvoError, PackageNotFound, ValidationFailed, VnfdNotFound
-from nfvo.fetch import open_http
 from nfvo.formats import registry
 from nfvo.formats.base import PackageFormat
 from nfvo.services import blobs
 from nfvo.services.context import Context, in_project
 from nfvo.services.image_ownership import lock_vims, release_image
 from nfvo.services.nsds import follow_renamed_vnfd, refuse_if_used
+from nfvo.services.receiving import Received, stored_upload
 from nfvo.services.vims import connected
 from nfvo.store import Blob
-from nfvo.streams import OnAThread, copy_hashed
 
 log = logging.getLogger(__name__)
 
 #: the job kinds of the built-in formats (as shown on jobs); any other format's is ``onboard-<name>``
 _JOB_KINDS = {"openbaton": "onboard", "etsi-sol004": "onboard-csar"}
-
-
-@dataclass(frozen=True)
-class Received:
-    """An upload already streamed to a file of the uploads directory, with the hash computed on the way.
-    :func:`submit` puts it into the content store and removes the file."""
-
-    path: Path
-    filename: str
-    sha256: str
-    size: int
-    #: (offset, size, sha256) of its large members, found while it arrived (see nfvo.domain.tar_index)
-    members: tuple[tuple[int, int, str], ...] = ()
-
-
-def download(ctx: Context, link: str, *, progress: Callable[[int], None] | None = None,
-             basic_auth: tuple[str, str] | None = None, default_name: str = "package.tar") -> Received:
-    """Streams the package at ``link`` into the uploads directory, hashing it on the way, as
-    if it had been uploaded. nfvo's link policy applies (NFVO_FETCH_ALLOW, no private
-    addresses, timeouts), and NFVO_MAX_PACKAGE_SIZE bounds it (TooLarge). FetchRefused or
-    FetchFailed name the link; nothing is left behind when it fails. ``progress`` is as for
-    :func:`store_upload`; ``basic_auth`` (user name, password) is sent to the link's own origin only.
-    The package is named by the link's last path segment, else ``default_name``."""
-    policy = dataclasses.replace(ctx.fetch_policy, max_bytes=ctx.settings.max_package_size)
-    name = PurePosixPath(urlsplit(link).path).name[:255] or default_name
-    with open_http(link, policy, basic_auth=basic_auth) as stream:
-        return store_upload(ctx, stream, name, progress=progress)
-
-
-def store_upload(ctx: Context, source: BinaryIO, filename: str, *,
-                 progress: Callable[[int], None] | None = None) -> Received:
-    """Streams ``source`` into a new file of the uploads directory, hashing it and indexing its
-    large tar members on the way (``progress`` as for :func:`nfvo.streams.copy_hashed`); the file
-    is removed when reading fails."""
-    upload = UploadFile(ctx.settings.uploads_dir)
-    try:
-        copy_hashed(source, upload, None, progress=progress)
-    except BaseException:
-        upload.discard()
-        raise
-    return upload.received(filename)
-
-
-class UploadFile:
-    """A new file in the uploads directory that hashes what is written into it, and finds and
-    hashes the large members of a tar in the same pass (:class:`~nfvo.domain.tar_index.TarIndex`,
-    on a thread of its own: the two hashes run on two cores). Writes must be bytes (not changed
-    afterwards). End it with :meth:`received` or :meth:`discard`."""
-
-    def __init__(self, directory: Path):
-        self.path = directory / f"{uuid.uuid4()}.upload"
-        self._file = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), "w+b")
-        self._hash = hashlib.sha256()
-        self._index = TarIndex()
-        self._indexing = OnAThread(self._index.feed, name="tar-index")
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self._indexing.feed(data)
-        self._hash.update(data)
-        self.size += len(data)
-        return self._file.write(data)
-
-    def received(self, filename: str) -> Received:
-        """The file as received, closed: its hash, size and tar index."""
-        self._file.close()
-        self._indexing.close()
-        return Received(self.path, filename, self._hash.hexdigest(), self.size, tuple(self._index.entries))
-
-    def discard(self) -> None:
-        """Closes and removes the file."""
-        self._file.close()
-        self._indexing.close()
-        self.path.unlink(missing_ok=True)
 
 
 def submit(ctx: Context, project_id: str, upload: Received, enqueue: Callable[[str], None], *,
@@ -153,24 +68,6 @@ def submit(ctx: Context, project_id: str, upload: Received, enqueue: Callable[[s
     except Exception:  # any broker failure; the sweep recovers the job
         log.warning("job %s is queued but the broker did not take it; a sweep will", job.id, exc_info=True)
     return job
-
-
-@contextlib.contextmanager
-def stored_upload(ctx: Context, upload: Received) -> Iterator[Session]:
-    """A transaction in which ``upload`` is a blob of the content store, locked (see
-    :func:`nfvo.services.blobs.keep`): the caller adds the job that references it.  The upload
-    file is gone afterwards; the blob too when the transaction fails and nothing else uses it."""
-    try:
-        blob = ctx.store.put_file(upload.path, upload.sha256)
-        try:
-            with ctx.transaction() as session:
-                blobs.keep(ctx, session, [(upload.path, blob)])
-                yield session
-        except BaseException:
-            blobs.release(ctx, [blob.sha256])
-            raise
-    finally:
-        upload.path.unlink(missing_ok=True)
 
 
 def detect(upload: Received) -> PackageFormat:
@@ -310,16 +207,18 @@ def vnfd_of_package(ctx: Context, package_id: str) -> Vnfd:
 
 
 def delete_package(ctx: Context, project_id: str, package_id: str) -> None:
-    """Removes the package, its VNFD, its files (the blobs no other package uses) and the images nfvo
-    created that nothing else uses any more (see :func:`release_image`). Images on a VIM that cannot
-    be reached, and blobs of a store that cannot be, stay there (logged; the sweep removes the blobs
-    later). InUse (nothing deleted) while an NSD uses its VNFD."""
+    """Removes the package, its VNFDs, the NSDs it brought, its files (the blobs no other package
+    uses) and the images nfvo created that nothing else uses any more (see :func:`release_image`).
+    Images on a VIM that cannot be reached, and blobs of a store that cannot be, stay there (logged;
+    the sweep removes the blobs later). InUse (nothing deleted) while another NSD uses one of its
+    VNFDs."""
     with ctx.transaction() as session:
         vim_ids = session.scalars(select(PackageImage.vim_id).where(PackageImage.package_id == package_id))
         lock_vims(session, list(vim_ids))
         package = in_project(session, VnfPackage, package_id, project_id, PackageNotFound, "VNF package")
         refuse_if_used(session, session.scalars(select(Vnfd.id).where(Vnfd.package_id == package_id)),
-                       f"VNF package {package_id}")
+                       f"VNF package {package_id}", package_id=package_id)
+        session.execute(delete(Nsd).where(Nsd.package_id == package_id))  # its own NSDs go with it
         mine = {(row.vim_id, row.image_id) for row in package.images}
         digests = {row.sha256 for row in blobs.files_of(session, package_id).values()}
         session.delete(package)

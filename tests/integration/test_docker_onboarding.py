@@ -199,3 +199,24 @@ def test_an_nfvis_vm_package_is_refused_by_a_docker_vim_and_routed_around_it(nfv
     info = wait_onboarding(nfvo, package_id)
     assert info["onboardingState"] == "ONBOARDED", info
     assert "nfvis-on-docker-17.3.1" in {i["name"] for i in vim_images(nfvo)}
+
+
+def test_a_catalogue_image_is_distributed_to_a_docker_vim(nfvo, docker_vim, docker_engine, tmp_path):  # noqa: F811
+    """A `docker save` tarball in the catalogue, container format docker, loaded into the engine."""
+    tarball = busybox_image(extra={"etc/gold-release": b"gold\n"})
+    path = tmp_path / "gold.tar"
+    path.write_bytes(tarball)
+    with open(path, "rb") as f:
+        added = nfvo.api.request("POST", "/api/v1/images", files={"file": f},
+                                 data={"name": "gold-busybox", "version": "1", "diskFormat": "raw",
+                                       "containerFormat": "docker"})
+    assert added.status_code == 201, added.text
+    image = added.json()
+    job = nfvo.api.wait_job(nfvo.api.post_json(f"/api/v1/images/{image['id']}/distribute",
+                                               {"vimInstances": [docker_vim["name"]]}).json()["id"])
+    assert job["state"] == "succeeded", job
+    [placement] = nfvo.api.get(f"/api/v1/images/{image['id']}").json()["placements"]
+    assert placement["vimId"] == docker_vim["id"] and placement["uploaded"]
+    assert docker_engine.run("gold-busybox-1", "cat", "/etc/gold-release") == b"gold\n"  # a real image: it runs
+    assert nfvo.api.delete(f"/api/v1/images/{image['id']}").status_code == 204
+    assert "gold-busybox-1:latest" not in engine_tags(docker_engine)

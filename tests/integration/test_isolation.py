@@ -13,6 +13,7 @@ to delete or change the other project's things also check that those are still t
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class Side:
     own_vnfd: dict = field(default_factory=dict)
     nsd: dict = field(default_factory=dict)
     job_id: str = ""
+    image: dict = field(default_factory=dict)
     users: dict[str, dict] = field(default_factory=dict)
 
     @property
@@ -66,7 +68,7 @@ class Side:
         """What must never appear in an answer given inside the other project."""
         return {self.project["id"], self.name, self.vim["id"], self.package_vnfd["id"],
                 self.package_vnfd["vnfPackageLocation"], self.own_vnfd["id"], self.own_vnfd["name"],
-                self.nsd["id"], self.job_id, *(u["id"] for u in self.users.values())}
+                self.nsd["id"], self.job_id, self.image["id"], *(u["id"] for u in self.users.values())}
 
 
 @dataclass
@@ -74,6 +76,7 @@ class World:
     nfvo: object
     sides: dict[str, Side]
     market: str
+    public_image: dict = field(default_factory=dict)
     apis: dict[tuple[str, str], Api] = field(default_factory=dict)
 
     def api(self, home: str, role: str) -> Api:
@@ -159,6 +162,7 @@ def world(tmp_path_factory):
                                      headers=inside)
             assert answer.status_code == 201, answer.text
             side.nsd = answer.json()
+            side.image = add_image(admin, base / f"gold-{key}.img", f"gold-{key.lower()}", inside)
             for role in ("GUEST", "USER", "ADMIN"):
                 answer = admin.post_json("/api/v1/users", {
                     "username": f"{role.lower()}-{key.lower()}", "password": PASSWORD,
@@ -172,11 +176,24 @@ def world(tmp_path_factory):
                 f"market-{key}", side.own_vnfd["id"], f"ISO/{side.own_vnfd['name']}/1.0")))
             (market / f"nsd-other-{key}.json").write_text(json.dumps(nsd_of(
                 f"market-{key}", side.own_vnfd["id"], other.own_vnfd["id"])))
-        world = World(nfvo, sides, market_url)
+        public = add_image(admin, base / "public.img", "public-gold", {"project-id": sides["A"].project["id"]})
+        answer = admin.request("PATCH", f"/api/v1/images/{public['id']}", json={"public": True},
+                               headers={"project-id": sides["A"].project["id"]})
+        assert answer.status_code == 200, answer.text
+        world = World(nfvo, sides, market_url, public)
         for key in HOMES:
             job = world.admin(key).wait_job(sides[key].job_id)
             assert job["state"] == "succeeded", job
         yield world
+
+
+def add_image(api: Api, path, name: str, headers: dict) -> dict:
+    path.write_bytes(os.urandom(4096))
+    with open(path, "rb") as f:
+        answer = api.request("POST", "/api/v1/images", headers=headers, files={"file": f},
+                             data={"name": name, "diskFormat": "raw"})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
 
 
 # --- the operations ----------------------------------------------------------------------
@@ -412,6 +429,77 @@ def ns_descriptors_marketdownload_ref_other_id(c):
 
 
 # datacenters -------------------------------------------------------------------------------
+# images --------------------------------------------------------------------------------------
+@op("images.list", READ, check=lambda c, a: {c.home.image["id"], c.world.public_image["id"]} <= ids(a))
+def images_list(c):
+    return c.api.get("/api/v1/images/")
+
+
+@op("images.get", READ, missing="image-not-found", check=lambda c, a: a.json()["id"] == c.home.image["id"])
+def images_get(c):
+    return c.api.get(f"/api/v1/images/{c.home.image['id']}")
+
+
+@op("images.get-public", READ, missing="image-not-found", check=lambda c, a: a.json()["public"] is True)
+def images_get_public(c):
+    return c.api.get(f"/api/v1/images/{c.world.public_image['id']}")
+
+
+@op("images.get-other", HIDDEN, missing="image-not-found")
+def images_get_other(c):
+    return c.api.get(f"/api/v1/images/{c.other.image['id']}")
+
+
+@op("images.content-other", HIDDEN, missing="image-not-found")
+def images_content_other(c):
+    return c.api.get(f"/api/v1/images/{c.other.image['id']}/content")
+
+
+@op("images.export", READ, missing="image-not-found", check=lambda c, a: a.content[257:262] == b"ustar")
+def images_export(c):
+    return c.api.get(f"/api/v1/images/{c.home.image['id']}/export")
+
+
+@op("images.export-other", HIDDEN, missing="image-not-found")
+def images_export_other(c):
+    return c.api.get(f"/api/v1/images/{c.other.image['id']}/export")
+
+
+@op("images.patch-other", HIDDEN_WRITE, missing="image-not-found")
+def images_patch_other(c):
+    answer = c.api.request("PATCH", f"/api/v1/images/{c.other.image['id']}", json={"description": "taken"})
+    assert c.world.admin(c.other.key).get(f"/api/v1/images/{c.other.image['id']}").json()["description"] == ""
+    return answer
+
+
+@op("images.patch-public", table(403, 403, 403, 404, 200), missing="image-not-found")
+def images_patch_public(c):
+    return c.api.request("PATCH", f"/api/v1/images/{c.world.public_image['id']}", json={"tags": ["gold"]})
+
+
+@op("images.delete-other", HIDDEN_WRITE, missing="image-not-found")
+def images_delete_other(c):
+    answer = c.api.delete(f"/api/v1/images/{c.other.image['id']}")
+    c.still_there(f"/api/v1/images/{c.other.image['id']}")
+    return answer
+
+
+@op("images.distribute-other", HIDDEN_WRITE, missing="image-not-found")
+def images_distribute_other(c):
+    return c.api.post_json(f"/api/v1/images/{c.other.image['id']}/distribute", {})
+
+
+@op("images.distribute-to-other-vim", write(404), missing="vim-not-found")
+def images_distribute_to_other_vim(c):
+    return c.api.post_json(f"/api/v1/images/{c.home.image['id']}/distribute", {"vimInstances": [c.other.vim["id"]]})
+
+
+@op("images.post", write(201), check=lambda c, a: a.json()["projectId"] == c.home.project["id"])
+def images_post(c):
+    return c.api.request("POST", "/api/v1/images", files={"file": ("x.img", os.urandom(1024))},
+                         data={"name": c.unique("img"), "diskFormat": "raw"})
+
+
 @op("datacenters.list", READ, check=lambda c, a: c.home.vim["id"] in ids(a))
 def datacenters_list(c):
     return c.api.get("/api/v1/datacenters/")
@@ -645,6 +733,10 @@ def test_every_v1_route_is_in_the_matrix(world):
         ("GET", "/api/v1/datacenters/{vim_id}"), ("DELETE", "/api/v1/datacenters/{vim_id}"),
         ("GET", "/api/v1/datacenters/{vim_id}/refresh"), ("GET", "/api/v1/datacenters/{vim_id}/images"),
         ("GET", "/api/v1/drivers/"),
+        ("GET", "/api/v1/images/"), ("POST", "/api/v1/images/"), ("GET", "/api/v1/images/{image_id}"),
+        ("PATCH", "/api/v1/images/{image_id}"), ("DELETE", "/api/v1/images/{image_id}"),
+        ("GET", "/api/v1/images/{image_id}/content"), ("POST", "/api/v1/images/{image_id}/distribute"),
+        ("GET", "/api/v1/images/{image_id}/export"),
         ("GET", "/api/v1/projects/"), ("POST", "/api/v1/projects/"), ("GET", "/api/v1/projects/{project_ref}"),
         ("PUT", "/api/v1/projects/{project_ref}"), ("DELETE", "/api/v1/projects/{project_ref}"),
         ("GET", "/api/v1/users/"), ("POST", "/api/v1/users/"), ("GET", "/api/v1/users/current"),

@@ -15,7 +15,7 @@ from nfvo_driver_local import LocalDriver
 from nfvo_plugin_sdk import VimSpec
 
 from nfvo.db.models import Job, PackageImage, Project
-from nfvo.services import onboarding, packages, vims
+from nfvo.services import onboarding, packages, receiving, vims
 from tests.integration.harness import embedded_nfvo, make_tar, service_context
 
 pytestmark = pytest.mark.integration
@@ -78,7 +78,7 @@ def _onboard(ctx, tar, entries) -> tuple[Job, list[PackageImage], object]:
         session.add(project)
     vim, _ = vims.register(ctx, project.id, {"name": "local", "type": "local", "authUrl": "local://store"})
     with open(tar, "rb") as source:
-        received = packages.store_upload(ctx, source, tar.name)
+        received = receiving.store_upload(ctx, source, tar.name)
     job = packages.submit(ctx, project.id, dataclasses.replace(received, members=tuple(entries)),
                           enqueue=lambda _job_id: None)
     onboarding.run(ctx, job.id)

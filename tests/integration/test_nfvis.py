@@ -9,10 +9,12 @@ import json
 import sqlite3
 import subprocess
 
+import alembic.command
 import pycdlib
 import pytest
 from requests_toolbelt import MultipartEncoder
 
+from nfvo.db.migrate import alembic_config
 from tests.integration.harness import NFVO, assert_problem, embedded_nfvo
 from tests.integration.test_vnfpkgm import BASE, create, vim_images, wait_onboarding
 from tests.unit.domain.nfvis import samples
@@ -153,9 +155,10 @@ def test_each_format_is_recorded_and_an_older_database_learns_it(tmp_path):
         content = node.api.get(f"{BASE}/{package_id}/package_content")
         assert content.status_code == 200 and content.content == path.read_bytes()
         assert node.api.get(f"{BASE}/{package_id}").json()["packageFormat"] == "nfvis"
-    with sqlite3.connect(node.home / "nfvo.sqlite") as db:  # as the database was at revision 0008
-        db.execute("ALTER TABLE vnf_packages DROP COLUMN format")
-        db.execute("UPDATE alembic_version SET version_num = '0008'")
+    database = f"sqlite:///{node.home / 'nfvo.sqlite'}"
+    alembic.command.downgrade(alembic_config(database), "0008")  # as the database was before the column
+    with sqlite3.connect(node.home / "nfvo.sqlite") as db:
+        assert "format" not in {row[1] for row in db.execute("PRAGMA table_info(vnf_packages)")}
     upgraded = node.run("db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     node.start_server()

@@ -11,6 +11,8 @@ from importlib.metadata import entry_points
 import pytest
 import requests
 
+from nfvo.domain.archive import ArchiveLimits, PackageArchive
+from nfvo.domain.ova import DiskRecord, OvfRecord, build_ovf, ova_kind, read_ova, write_ova
 from tests import sonata_builder
 from tests.backends.openstack import OpenStackCloud, openstack_fixture
 from tests.integration.harness import assert_problem, embedded_nfvo, example_files, make_tar
@@ -231,3 +233,43 @@ def test_a_sonata_package_onboards_onto_glance(nfvo, vim, glance, run, tmp_path)
     assert on_glance["nfvo_sha256"] == hashlib.sha256(image).hexdigest()
     assert nfvo.api.delete(f"/api/v1/vnf-packages/{answer.json()['vnfPackageLocation']}").status_code == 204
     assert glance.named(image_name) == []
+
+
+def test_a_catalogue_ova_is_distributed_to_glance_and_exported_again(nfvo, vim, glance, run, tmp_path):
+    """An OVA made here is imported, put on Glance (its digest checked there), exported as an OVA
+    again with the same disk; a package naming it onboards without carrying it."""
+    registered, _ = vim
+    disk = os.urandom(96 * 1024)  # a raw disk: Glance checks that a declared vmdk or qcow2 is one
+    (tmp_path / "disk1.raw").write_bytes(disk)
+    record = OvfRecord(name=f"gold-os-{run}", os_distro="ubuntu", os_version="22.04", architecture="x86_64",
+                       cpus=1, memory_mb=512, disks=(DiskRecord("disk1.raw", len(disk), 2**30, "raw"),))
+    ova = tmp_path / "gold.ova"
+    with open(ova, "wb") as out:
+        write_ova(out, "gold.ovf", build_ovf(record), [("disk1.raw", len(disk), lambda: open(tmp_path / "disk1.raw",
+                                                                                            "rb"))],
+                  {"disk1.raw": hashlib.sha256(disk).hexdigest()})
+    with open(ova, "rb") as f:
+        added = nfvo.api.request("POST", "/api/v1/images", files={"file": f})
+    assert added.status_code == 201, added.text
+    image = added.json()
+    job = nfvo.api.wait_job(nfvo.api.post_json(f"/api/v1/images/{image['id']}/distribute",
+                                               {"vimInstances": [registered["name"]]}).json()["id"])
+    assert job["state"] == "succeeded", job["problem"]
+    [on_glance] = glance.named(f"gold-os-{run}-1.0")
+    assert on_glance["disk_format"] == "raw" and on_glance["min_disk"] == 1 and on_glance["nfvo_sha256"] == hashlib.sha256(disk).hexdigest()
+    exported = nfvo.api.get(f"/api/v1/images/{image['id']}/export")
+    assert exported.status_code == 200
+    (tmp_path / "back.ova").write_bytes(exported.content)
+    with PackageArchive.open(tmp_path / "back.ova", ArchiveLimits(), display_name="back.ova",
+                             kind_of=ova_kind) as archive:
+        back = read_ova(archive)
+        with back.open_file(archive, back.disks[0].member) as stream:
+            assert stream.read() == disk
+    files = package(f"gold-user-{run}", {"upload": "false", "names": [f"gold-os-{run}"]})
+    answer = nfvo.api.upload(make_tar(tmp_path / "gold-user.tar", files))
+    assert answer.status_code == 200, answer.text
+    [row] = nfvo.api.get(f"/api/v1/vnf-packages/{answer.json()['vnfPackageLocation']}").json()["images"]
+    assert row["imageId"] == on_glance["id"] and row["source"] == f"catalogue:{image['id']}"
+    assert nfvo.api.delete(f"/api/v1/vnf-packages/{answer.json()['vnfPackageLocation']}").status_code == 204
+    assert nfvo.api.delete(f"/api/v1/images/{image['id']}").status_code == 204
+    assert glance.named(f"gold-os-{run}-1.0") == []

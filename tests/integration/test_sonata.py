@@ -161,3 +161,58 @@ def test_validate_offline_reads_both_packages_and_lists_findings(tmp_path):
                for line in lines), shown.stdout
     assert any("/virtual_links/0/connection_points_reference/0: warning: 'vdu01:nowhere' names no connection point"
                in line for line in lines), shown.stdout
+
+
+def nsds_of(nfvo, package_id: str) -> list[dict]:
+    return [n for n in nfvo.api.get("/api/v1/ns-descriptors").json() if n.get("vnfPackageId") == package_id]
+
+
+def test_the_service_of_a_package_becomes_its_nsd_and_goes_with_it(nfvo, tmp_path):
+    answer = post(nfvo, build.son(tmp_path / "svc.son", with_image("svc-iperf", b"svc " * 900), name="svc-pkg"))
+    assert answer.status_code == 200, answer.text
+    vnfd = answer.json()
+    package_id = vnfd["vnfPackageLocation"]
+    [nsd] = nsds_of(nfvo, package_id)
+    assert (nsd["name"], nsd["vendor"], nsd["version"]) == ("iperf-service", "dev.nfvo.examples", "0.1")
+    assert [v["id"] for v in nsd["vnfd"]] == [vnfd["id"]]
+    assert nsd["sonata"]["network_functions"][0]["vnf_name"] == "svc-iperf"
+    # its own NSD does not make the package "in use"; another NSD that uses its VNFD does
+    assert nfvo.api.get(f"{BASE}/{package_id}").json()["usageState"] == "NOT_IN_USE"
+    other = nfvo.api.post_json("/api/v1/ns-descriptors", {"name": "user", "vendor": "t", "version": "1",
+                                                          "vnfd": [{"id": vnfd["id"]}]})
+    assert other.status_code == 201, other.text
+    assert nfvo.api.get(f"{BASE}/{package_id}").json()["usageState"] == "IN_USE"
+    refused = assert_problem(nfvo.api.delete(f"/api/v1/vnf-packages/{package_id}"), 409)
+    assert other.json()["id"] in refused["detail"] and nsd["id"] not in refused["detail"]
+    assert nfvo.api.delete(f"/api/v1/ns-descriptors/{other.json()['id']}").status_code == 204
+    assert nfvo.api.delete(f"/api/v1/vnf-packages/{package_id}").status_code == 204
+    assert nfvo.api.get(f"/api/v1/ns-descriptors/{nsd['id']}").status_code == 404
+
+
+def test_a_service_naming_a_function_nowhere_onboards_without_its_nsd(nfvo, tmp_path):
+    files = with_image("lonely-iperf", b"lonely " * 900)
+    nsd = "service_descriptors/iperf-nsd.yml"
+    files[nsd] = files[nsd].replace(b'vnf_vendor: "dev.nfvo.examples"', b'vnf_vendor: "Tango"')
+    answer = post(nfvo, build.son(tmp_path / "lonely.son", files, name="lonely-pkg"))
+    assert answer.status_code == 200, answer.text
+    [warning] = [w for w in answer.json()["warnings"] if "was not created" in w["message"]]
+    assert (warning["file"], warning["pointer"], warning["severity"]) == (nsd, "/network_functions/0", "warning")
+    assert warning["line"] and "Tango/lonely-iperf/0.1" in warning["message"]
+    assert nsds_of(nfvo, answer.json()["vnfPackageLocation"]) == []
+
+
+def test_a_sonata_service_descriptor_is_an_nsd_of_the_catalogue(nfvo, tmp_path):
+    assert post(nfvo, build.son(tmp_path / "cat.son", with_image("cat-iperf", b"cat " * 900), name="cat-pkg")).ok
+    text = build.example_files()["service_descriptors/iperf-nsd.yml"].decode().replace('"iperf-vnf"', '"cat-iperf"')
+    created = nfvo.api.request("POST", "/api/v1/ns-descriptors", data=text.replace('"iperf-service"', '"cat-svc"'),
+                               headers={"Content-Type": "application/yaml"})
+    assert created.status_code == 201, created.text
+    assert created.json()["vnfd"][0]["name"] == "cat-iperf" and "vnfPackageId" not in created.json()
+    missing = nfvo.api.request("POST", "/api/v1/ns-descriptors", data=text.replace('"cat-iperf"', '"no-such-fn"'),
+                               headers={"Content-Type": "application/yaml"})
+    problem = assert_problem(missing, 422)
+    [error] = problem["errors"]
+    assert error["pointer"] == "/network_functions/0/vnf_name" and error["line"] == 12, error
+    bomb = nfvo.api.request("POST", "/api/v1/ns-descriptors", data="a: &a [1]\nb: *a\n",
+                            headers={"Content-Type": "application/yaml"})
+    assert_problem(bomb, 422)
