@@ -319,3 +319,19 @@ def test_images_map_errors_point_into_the_images_block(nfvo, tmp_path):
     [error] = body["errors"]
     assert (error["file"], error["line"], error["pointer"]) == ("Metadata.yaml", 5, "/images/twin-img/names")
     assert "twin-img" in error["message"] and "local" in error["message"]
+
+
+def test_every_bundled_example_onboards_as_make_run_does(tmp_path):
+    """``make run``'s loop: each directory of examples/ uploaded with --skip-duplicate, twice; each
+    of another format (Open Baton, CSAR, SONATA, ConVirt...), every one onboarded."""
+    examples = sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir())
+    with embedded_nfvo(tmp_path) as node:
+        env = {**node.env, "NFVO_URL": node.url, "NFVO_PASSWORD": "test-admin-pw"}
+        for attempt in ("first", "again"):
+            for example in examples:
+                done = subprocess.run([NFVO, "package", "upload", "--skip-duplicate", str(example)], env=env,
+                                      capture_output=True, text=True, timeout=300)
+                assert done.returncode == 0, (example.name, attempt, done.stderr)
+                assert done.stdout.startswith("onboarded " if attempt == "first" else f"{example}"), done.stdout
+        formats = {p["format"] for p in node.api.get("/api/v1/vnf-packages").json()}
+    assert {"openbaton", "etsi-sol004", "sonata", "convirt"} <= formats, formats
